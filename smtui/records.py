@@ -1,0 +1,154 @@
+"""Plain records shared by every layer.
+
+The two HTTP contracts are expressed as these dataclasses: the sandbox serves them, the connectors
+validate responses into them (pydantic validates dataclasses), the store caches them, and the pure
+engine (match, rules, plan) computes over them. Keeping one definition means a contract change is
+one edit, and the pure core never sees an ORM row or an HTTP response.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+ChildStatus = Literal["active", "inactive", "archived"]
+BookingKind = Literal["permanent", "casual"]
+BookingStatus = Literal["placed", "suspended", "cancelled"]
+InvitationStatus = Literal["none", "pending", "accepted"]
+
+# --- CCMS ("Storypark Manage"): read-only to us --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    id: str
+    first_name: str
+    last_name: str
+    birth_date: dt.date | None
+    status: ChildStatus
+    updated_at: dt.datetime
+    preferred_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: str
+    name: str
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A recurring (or one-off) attendance pattern.
+
+    Occurs on every date d with start_date <= d <= end_date (open-ended when end_date is None) whose
+    ISO weekday (1=Monday .. 7=Sunday) is in ``weekdays``; when ``every`` is 2, only in weeks an even
+    number of weeks after the week of start_date. A casual booking is the same shape, usually with
+    start_date == end_date.
+    """
+
+    id: str
+    child_id: str
+    room_id: str
+    start_date: dt.date
+    weekdays: tuple[int, ...]
+    every: Literal[1, 2]
+    kind: BookingKind
+    status: BookingStatus
+    end_date: dt.date | None = None
+    updated_at: dt.datetime | None = None
+
+
+# --- Portfolio app ("Storypark") ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    id: str
+    first_name: str
+    last_name: str
+    birth_date: dt.date | None
+    archived: bool
+    room_ids: tuple[str, ...] = ()
+    external_ref: str | None = None
+    invitation_status: InvitationStatus = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioRoom:
+    id: str
+    name: str
+    archived: bool
+    external_ref: str | None = None
+
+
+# --- Snapshots: one full read of one side --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CcmsSnapshot:
+    children: tuple[Child, ...]
+    rooms: tuple[Room, ...]
+    bookings: tuple[Booking, ...]
+    complete: bool = True
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSnapshot:
+    profiles: tuple[Profile, ...]
+    rooms: tuple[PortfolioRoom, ...]
+    complete: bool = True
+    problems: tuple[str, ...] = ()
+
+
+# --- Decisions a person (or the matcher) made ----------------------------------------------
+
+ChildAction = Literal["link", "create", "ignore", "review"]
+RoomAction = Literal["link", "create", "ignore"]
+Origin = Literal["auto", "manual"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChildMapping:
+    """How one CCMS child maps to the portfolio.
+
+    ``link`` with a profile_id is integrated; ``create`` without one is waiting to be created;
+    ``review`` holds a suggestion (profile_id) a person must decide; ``ignore`` is "don't add".
+    The synced_* fields are the CCMS values last pushed, for the three-way field carry-over.
+    """
+
+    child_id: str
+    action: ChildAction
+    profile_id: str | None = None
+    origin: Origin = "auto"
+    score: float = 0.0
+    reason: str = ""
+    synced_first_name: str | None = None
+    synced_last_name: str | None = None
+    synced_birth_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMapping:
+    """How one CCMS room maps to a portfolio room.
+
+    ``ignore`` covers both "don't add" and a room a person unlinked (to keep it over a holiday
+    closure): the engine never touches it. ``portfolio_room_id`` is kept on unlink so relinking
+    restores it.
+    """
+
+    room_id: str
+    action: RoomAction
+    portfolio_room_id: str | None = None
+    origin: Origin = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    timezone: str = "Australia/Sydney"
+    max_archive_children_pct: float = 10.0
+    max_archive_children_min: int = 3
+    max_remove_rooms_pct: float = 25.0
+    max_remove_rooms_min: int = 2
