@@ -1,0 +1,234 @@
+"""Apply a plan through the portfolio client, journaling every operation.
+
+Each operation is written ``in_flight`` before its call and ``done``/``failed``/``unknown`` after it,
+so a run killed at any point leaves a journal the next run can read. Creates carry an
+Idempotency-Key derived from the operation id, and a created record carries the CCMS id as its
+external_ref, so a resumed run either gets the same record back or finds it on re-read: never a
+second profile or room.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from smtui.connectors import ApiError, InvalidError, NotFoundError, PortfolioClient
+from smtui.plan import Operation, Plan
+from smtui.records import Child, ChildMapping, RoomMapping
+from smtui.store import Store
+from smtui.views import OpEvent
+
+DEFAULT_WORKERS = 8
+
+
+@dataclass
+class ApplyOutcome:
+    done: int = 0
+    failed: int = 0
+    unknown: int = 0
+    held: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.unknown == 0
+
+
+class _MissingTarget(Exception):
+    """An operation refers to a record an earlier operation of this run failed to make."""
+
+
+@dataclass
+class _Run:
+    """Mutable state of one apply: the mappings grow as creates succeed."""
+
+    store: Store
+    service: str
+    client: PortfolioClient
+    run_id: int
+    children: Mapping[str, Child]
+    child_maps: dict[str, ChildMapping]
+    room_maps: dict[str, RoomMapping]
+    who: str
+    on_event: Callable[[OpEvent], None] | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    outcome: ApplyOutcome = field(default_factory=ApplyOutcome)
+
+    def emit(self, op: Operation, state: str, error: str | None = None) -> None:
+        if self.on_event is not None:
+            self.on_event(OpEvent(self.run_id, op.id, op.kind, op.label, state, error))
+
+    def profile_id(self, child_id: str | None, given: str | None) -> str:
+        if given:
+            return given
+        mapping = self.child_maps.get(child_id or "")
+        if mapping is None or mapping.profile_id is None:
+            raise _MissingTarget(f"no profile for child {child_id}: its create did not succeed")
+        return mapping.profile_id
+
+    def room_id(self, room_id: str | None, given: str | None) -> str:
+        if given:
+            return given
+        mapping = self.room_maps.get(room_id or "")
+        if mapping is None or mapping.portfolio_room_id is None:
+            raise _MissingTarget(f"no portfolio room for room {room_id}: its create did not succeed")
+        return mapping.portfolio_room_id
+
+    def remember_child(self, child_id: str, profile_id: str) -> None:
+        """Record a link and the CCMS values now in the portfolio (the three-way base)."""
+        child = self.children.get(child_id)
+        with self.lock:
+            before = self.child_maps.get(child_id) or ChildMapping(child_id, "link")
+            after = dataclasses.replace(
+                before,
+                action="link",
+                profile_id=profile_id,
+                synced_first_name=child.first_name if child else before.synced_first_name,
+                synced_last_name=child.last_name if child else before.synced_last_name,
+                synced_birth_date=child.birth_date if child else before.synced_birth_date,
+            )
+            self.child_maps[child_id] = after
+        self.store.set_child_mappings(
+            self.service, [after], who=self.who, reason=f"sync run {self.run_id}"
+        )
+
+    def remember_room(self, room_id: str, portfolio_room_id: str) -> None:
+        with self.lock:
+            before = self.room_maps.get(room_id) or RoomMapping(room_id, "link")
+            after = dataclasses.replace(before, action="link", portfolio_room_id=portfolio_room_id)
+            self.room_maps[room_id] = after
+        self.store.set_room_mappings(
+            self.service, [after], who=self.who, reason=f"sync run {self.run_id}"
+        )
+
+
+def idempotency_key(service: str, op: Operation) -> str:
+    return f"smtui-{service}-{op.id}"
+
+
+def _fields(op: Operation) -> dict[str, Any]:
+    return dict(op.fields)
+
+
+def _execute(run: _Run, op: Operation) -> None:
+    """One operation against the portfolio; raises on failure."""
+    client, f = run.client, _fields(op)
+    match op.kind:
+        case "create_room":
+            room = client.create_room(
+                name=f["name"],
+                external_ref=op.room_id,
+                idempotency_key=idempotency_key(run.service, op),
+            )
+            run.remember_room(op.room_id or "", room.id)
+        case "link_room":
+            room_pid = run.room_id(op.room_id, op.portfolio_room_id)
+            client.update_room(room_pid, external_ref=op.room_id)
+            run.remember_room(op.room_id or "", room_pid)
+        case "create_profile":
+            room_ids = [run.room_id(r, None) for r in f.get("room_ids", ())]
+            profile = client.create_profile(
+                first_name=f["first_name"],
+                last_name=f["last_name"],
+                birth_date=f.get("birth_date"),
+                external_ref=op.child_id,
+                room_ids=room_ids,
+                idempotency_key=idempotency_key(run.service, op),
+            )
+            run.remember_child(op.child_id or "", profile.id)
+        case "link_profile" | "update_profile":
+            pid = run.profile_id(op.child_id, op.profile_id)
+            changes = {k: v for k, v in f.items() if k in ("first_name", "last_name", "birth_date")}
+            if op.kind == "link_profile":
+                changes["external_ref"] = op.child_id
+            if changes:
+                client.update_profile(pid, **changes)
+            run.remember_child(op.child_id or "", pid)
+        case "unarchive_profile":
+            client.unarchive_profile(run.profile_id(op.child_id, op.profile_id))
+        case "archive_profile":
+            client.archive_profile(run.profile_id(op.child_id, op.profile_id))
+        case "add_membership":
+            client.add_member(
+                run.room_id(op.room_id, op.portfolio_room_id),
+                run.profile_id(op.child_id, op.profile_id),
+            )
+        case "remove_membership":
+            client.remove_member(
+                run.room_id(op.room_id, op.portfolio_room_id),
+                run.profile_id(op.child_id, op.profile_id),
+            )
+        case "archive_room":
+            client.archive_room(run.room_id(op.room_id, op.portfolio_room_id))
+        case other:
+            raise ValueError(f"unknown operation kind {other!r}")
+
+
+def _run_one(run: _Run, op: Operation) -> None:
+    run.store.set_op_state(run.run_id, op.id, "in_flight")
+    run.emit(op, "in_flight")
+    state, error = "done", None
+    try:
+        _execute(run, op)
+    except (_MissingTarget, NotFoundError, InvalidError) as exc:
+        # A definite "no": the portfolio did not change, so the op failed cleanly.
+        state, error = "failed", str(exc)
+    except ApiError as exc:
+        state, error = ("failed", str(exc)) if exc.status and exc.status < 500 else ("unknown", str(exc))
+    except Exception as exc:  # noqa: BLE001 - a dropped connection may or may not have applied
+        state, error = "unknown", f"{type(exc).__name__}: {exc}"
+    run.store.set_op_state(run.run_id, op.id, state, error=error)
+    with run.lock:
+        if state == "done":
+            run.outcome.done += 1
+        else:
+            setattr(run.outcome, state, getattr(run.outcome, state) + 1)
+            run.outcome.errors.append(f"{op.label}: {error}")
+    run.emit(op, state, error)
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    store: Store,
+    service: str,
+    client: PortfolioClient,
+    run_id: int,
+    children: Iterable[Child],
+    child_maps: Mapping[str, ChildMapping],
+    room_maps: Mapping[str, RoomMapping],
+    who: str,
+    on_event: Callable[[OpEvent], None] | None = None,
+    workers: int = DEFAULT_WORKERS,
+) -> ApplyOutcome:
+    """Run the plan's operations kind by kind, each kind with bounded concurrency.
+
+    Kinds run in plan order (rooms before profiles, adds before removes, archives last), so a
+    failure part-way never leaves a child without a room; within one kind the operations touch
+    different records and run in parallel.
+    """
+    run = _Run(
+        store=store,
+        service=service,
+        client=client,
+        run_id=run_id,
+        children={c.id: c for c in children},
+        child_maps=dict(child_maps),
+        room_maps=dict(room_maps),
+        who=who,
+        on_event=on_event,
+    )
+    for op in plan.operations:
+        if op.held:
+            run.outcome.held += 1
+            run.emit(op, "held")
+    runnable = [op for op in plan.operations if not op.held]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for _kind, group in groupby(runnable, key=lambda op: op.kind):
+            list(pool.map(lambda op: _run_one(run, op), list(group)))
+    return run.outcome

@@ -1,0 +1,586 @@
+"""The headless front end: what cron, scripts and support staff without a screen run.
+
+Every command is a thin call into ``smtui.engine``. Output for the user goes to stdout,
+diagnostics to stderr; user errors are one line and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_HELD, EXIT_LOCKED = 0, 1, 2, 3, 4
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    click.echo(f"smtui: {message}", err=True)
+    sys.exit(code)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean the user (or their data) needs to act, not a bug in smtui."""
+    from smtui.connectors import ApiError
+    from smtui.engine import EngineError
+    from smtui.match.csvio import CsvInputError
+    from smtui.store import StoreError
+    from smtui.tokens import TokenError
+
+    return (EngineError, StoreError, TokenError, ApiError, CsvInputError)
+
+
+def friendly(func: F) -> F:
+    """Turn user errors into one line on stderr and an exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from smtui.engine import Locked
+
+        try:
+            return func(*args, **kwargs)
+        except Locked as exc:
+            fail(str(exc), EXIT_LOCKED)
+        except _user_errors() as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Ctx:
+    """Lazily opened store, so `smtui --help` and `smtui sandbox` never touch the database."""
+
+    def __init__(self, db: str | None) -> None:
+        self.db = db
+        self._store = None
+
+    @property
+    def store(self):  # noqa: ANN201 - smtui.store.Store, imported lazily
+        if self._store is None:
+            from smtui.engine import open_store
+
+            self._store = open_store(self.db)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def _has_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="SMTUI_DB",
+    metavar="PATH|URL",
+    help="Store location: a SQLite path or SQLAlchemy URL (env SMTUI_DB).",
+)
+@click.version_option(package_name="smtui")
+@click.pass_context
+def main(ctx: click.Context, db: str | None) -> None:
+    """Keep Storypark portfolios in step with Storypark Manage.
+
+    Run without a command to open the terminal UI on the configured store.
+    """
+    ctx.obj = Ctx(db)
+    if ctx.invoked_subcommand is None:
+        if not _has_terminal():
+            fail("the terminal UI needs a terminal; from cron or a script use `smtui sync --all`")
+        from smtui.tui.app import run_app
+
+        run_app(ctx.obj.store)
+
+
+@main.command()
+@click.option("--seed", default=7, show_default=True, help="Seed of the sandbox's world.")
+def demo(seed: int) -> None:
+    """Open the UI on a fresh demo database against an in-process sandbox."""
+    if not _has_terminal():
+        fail("`smtui demo` opens the terminal UI and needs a terminal; use `smtui sandbox` "
+             "and `smtui sync` without one")
+    from smtui.tui.app import run_demo
+
+    run_demo(seed=seed)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8700, show_default=True, help="Port (0 picks a free one).")
+@click.option("--seed", default=7, show_default=True, help="Seed: same seed, same world.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date the world is built around.")
+@friendly
+def sandbox(host: str, port: int, seed: int, today: dt.datetime | None) -> None:
+    """Serve both vendor APIs (CCMS and portfolio) with seeded data, for demos and tests."""
+    from smtui.sandbox.server import serve
+
+    serve(host=host, port=port, seed=seed, today=today.date() if today else None)
+
+
+# --- services ------------------------------------------------------------------------------
+
+
+@main.group()
+def service() -> None:
+    """Add, list, show and remove services."""
+
+
+@service.command("add")
+@click.argument("name")
+@click.option("--ccms-url", required=True, help="CCMS base URL of this service.")
+@click.option("--portfolio-url", required=True, help="Portfolio base URL of this service.")
+@click.option("--ccms-token-env", metavar="VAR", help="Environment variable holding the CCMS token.")
+@click.option("--ccms-token-file", metavar="PATH", help="File (mode 0600) holding the CCMS token.")
+@click.option("--portfolio-token-env", metavar="VAR", help="Env var holding the portfolio token.")
+@click.option("--portfolio-token-file", metavar="PATH", help="File (0600) with the portfolio token.")
+@click.option("--timezone", default="Australia/Sydney", show_default=True)
+@click.option("--interval", "interval_hours", default=12.0, show_default=True, help="Hours.")
+@pass_ctx
+@friendly
+def service_add(ctx: Ctx, name: str, **opts: Any) -> None:
+    """Add a service. Tokens are never stored: only where to find them."""
+    from smtui.engine import add_service
+    from smtui.store import ServiceConfig
+
+    for system in ("ccms", "portfolio"):
+        env, file = opts[f"{system}_token_env"], opts[f"{system}_token_file"]
+        if bool(env) == bool(file):
+            fail(f"give exactly one of --{system}-token-env or --{system}-token-file")
+    cfg = add_service(ctx.store, ServiceConfig(name=name, **opts))
+    click.echo(f"Added {cfg.name}. Next: smtui refresh {cfg.name}")
+
+
+@service.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+@friendly
+def service_list(ctx: Ctx, as_json: bool) -> None:
+    """List services with their state and last sync."""
+    from smtui.engine import service_summaries
+
+    rows = service_summaries(ctx.store)
+    if as_json:
+        click.echo(json.dumps([_jsonable(r) for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No services yet: add one with `smtui service add`.")
+        return
+    table = [("SERVICE", "STATE", "CHILDREN", "LAST SYNC", "RESULT", "NEXT DUE")]
+    for r in rows:
+        table.append((r.name, r.state, str(r.integrated_children), _when(r.last_sync_at),
+                      r.last_result or "-", _when(r.next_due)))
+    _print_table(table)
+
+
+@service.command("show")
+@click.argument("name")
+@pass_ctx
+@friendly
+def service_show(ctx: Ctx, name: str) -> None:
+    """Show one service's settings (token sources, never tokens)."""
+    from smtui.engine import service_config, service_summary
+
+    cfg, summary = service_config(ctx.store, name), service_summary(ctx.store, name)
+    for key, value in _jsonable(cfg).items():
+        if value is not None:
+            click.echo(f"{key:28} {value}")
+    click.echo(f"{'state':28} {summary.state}")
+    click.echo(f"{'integrated children':28} {summary.integrated_children}")
+    click.echo(f"{'next due':28} {_when(summary.next_due)}")
+
+
+@service.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+@friendly
+def service_remove(ctx: Ctx, name: str, yes: bool) -> None:
+    """Forget a service and everything cached about it (the vendor systems are untouched)."""
+    from smtui.engine import service_config
+
+    service_config(ctx.store, name)
+    if not yes and not click.confirm(f"Remove {name} and all its cached data and history?"):
+        fail("nothing removed")
+    ctx.store.remove_service(name)
+    click.echo(f"Removed {name}.")
+
+
+@main.command()
+@click.argument("name")
+@pass_ctx
+@friendly
+def refresh(ctx: Ctx, name: str) -> None:
+    """Pull both sides of a service into the store and print counts."""
+    from smtui.engine import refresh as do_refresh
+
+    result = do_refresh(ctx.store, name, progress=lambda line: click.echo(line, err=True))
+    for key, value in result.counts.items():
+        click.echo(f"{key:16} {value}")
+    if not result.complete:
+        for problem in result.problems:
+            click.echo(f"incomplete: {problem}", err=True)
+        fail("the read was incomplete; nothing will be archived or removed from it")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _when(value: dt.datetime | None) -> str:
+    if value is None:
+        return "-"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _jsonable(record: Any) -> dict[str, Any]:
+    import dataclasses
+
+    out = {}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, dt.date | dt.datetime):
+            value = value.isoformat()
+        out[f.name] = value
+    return out
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _write_csv(path: Path | None, header: list[str], rows: list[list[Any]]) -> None:
+    out = path.open("w", newline="", encoding="utf-8") if path else sys.stdout
+    try:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+    finally:
+        if path:
+            out.close()
+
+
+# --- engine commands -----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write CSV here.")
+@friendly
+def match(source: Path, target: Path, out: Path | None) -> None:
+    """Match children in SOURCE.csv to profiles in TARGET.csv; print proposals as CSV."""
+    from smtui.match import match_children
+    from smtui.match.csvio import read_children_csv, read_profiles_csv, write_proposals_csv
+
+    proposals = match_children(read_children_csv(source), read_profiles_csv(target))
+    if out is None:
+        write_proposals_csv(proposals, sys.stdout)
+        return
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        write_proposals_csv(proposals, fh)
+    counts: dict[str, int] = {}
+    for p in proposals:
+        counts[p.action] = counts.get(p.action, 0) + 1
+    click.echo(", ".join(f"{n} {a}" for a, n in sorted(counts.items())) + f" -> {out}", err=True)
+
+
+def _as_of(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+def _plan_rows(plan: Any) -> list[dict[str, Any]]:
+    return [
+        {"id": op.id, "kind": op.kind, "label": op.label, "held": op.held}
+        for op in plan.operations
+    ]
+
+
+@main.command()
+@click.argument("services", nargs=-1)
+@click.option("--all", "all_due", is_flag=True, help="Every enabled service that is due (cron).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; exit 2 if it has changes, else 0.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Plan as of this date.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--approve", is_flag=True, help="Also apply archives held for approval.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every operation as it finishes.")
+@pass_ctx
+@friendly
+def sync(
+    ctx: Ctx,
+    services: tuple[str, ...],
+    all_due: bool,
+    dry_run: bool,
+    as_of: dt.datetime | None,
+    as_json: bool,
+    approve: bool,
+    verbose: bool,
+) -> None:
+    """Carry CCMS changes over to the portfolio.
+
+    Exit codes: 0 done, 1 error, 2 (dry run) changes pending, 3 held for approval, 4 locked.
+    """
+    from smtui import engine
+
+    if all_due and services:
+        fail("give service names or --all, not both")
+    if not all_due and not services:
+        fail("name a service, or use --all for every service that is due")
+    names = engine.due_services(ctx.store) if all_due else list(services)
+    if not names:
+        click.echo("No service is due.")
+        return
+    report: list[dict[str, Any]] = []
+    code = EXIT_OK
+    for name in names:
+        entry, rc = _sync_one(ctx, name, dry_run, _as_of(as_of), approve, verbose and not as_json)
+        report.append(entry)
+        code = _worse(code, rc)
+        if not as_json:
+            click.echo(entry["line"])
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    sys.exit(code)
+
+
+def _worse(a: int, b: int) -> int:
+    order = [EXIT_OK, EXIT_CHANGES, EXIT_HELD, EXIT_LOCKED, EXIT_ERROR]
+    return max(a, b, key=order.index)
+
+
+def _sync_one(
+    ctx: Ctx, name: str, dry_run: bool, as_of: dt.date | None, approve: bool, verbose: bool
+) -> tuple[dict[str, Any], int]:
+    from smtui import engine
+
+    def on_event(ev: Any) -> None:
+        if ev.state not in ("in_flight", "planned"):
+            click.echo(f"  {ev.state:8} {ev.label}" + (f": {ev.error}" if ev.error else ""))
+
+    try:
+        if dry_run:
+            plan = engine.dry_run(ctx.store, name, as_of=as_of)
+            changes = not plan.is_empty
+            line = f"{name}: " + (_counts_text(plan.counts()) if changes else "nothing to do")
+            for op in plan.operations:
+                line += f"\n  {op.kind:18} {op.label}" + ("  [held]" if op.held else "")
+            for w in plan.warnings:
+                line += f"\n  warning: {w}"
+            entry = {"service": name, "result": "changes" if changes else "no changes",
+                     "counts": dict(plan.counts()), "operations": _plan_rows(plan),
+                     "warnings": list(plan.warnings), "line": line}
+            return entry, EXIT_CHANGES if changes else EXIT_OK
+        result = engine.run_sync(ctx.store, name, as_of=as_of, approve=approve,
+                                 on_event=on_event if verbose else None)
+    except engine.Locked as exc:
+        return {"service": name, "result": "locked", "line": f"{name}: locked: {exc}"}, EXIT_LOCKED
+    except _user_errors() as exc:
+        return {"service": name, "result": "error", "line": f"{name}: error: {exc}"}, EXIT_ERROR
+    run = result.run
+    line = f"{name}: {run.result} (run {run.run_id}): {_counts_text(run.counts) or 'nothing to do'}"
+    if result.outcome.held:
+        line += f"; {result.outcome.held} held for approval: `smtui sync {name} --approve`"
+    if run.message:
+        line += f"; {run.message}"
+    for w in result.plan.warnings:
+        line += f"\n  warning: {w}"
+    entry = {"service": name, "result": run.result, "run": run.run_id, "counts": run.counts,
+             "held": result.outcome.held, "failed": result.outcome.failed,
+             "warnings": list(result.plan.warnings), "line": line}
+    code = {"ok": EXIT_OK, "held": EXIT_HELD}.get(run.result, EXIT_ERROR)
+    return entry, code
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items() if n)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--accept-proposals", is_flag=True,
+              help="Connect now with the confident links and creates; leave reviews undecided.")
+@pass_ctx
+@friendly
+def setup(ctx: Ctx, name: str, accept_proposals: bool) -> None:
+    """Set up a service headless: read both sides, auto-map, print what needs review."""
+    from smtui import engine
+
+    cfg = engine.service_config(ctx.store, name)
+    if cfg.set_up_at is not None:
+        fail(f"{name} is already set up: use `smtui sync {name}` or `smtui mapping`")
+    engine.refresh(ctx.store, name, progress=lambda line: click.echo(line, err=True))
+    rows = engine.child_rows(ctx.store, name)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.action] = counts.get(r.action, 0) + 1
+    click.echo("Proposals: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items())))
+    reviews = [r for r in rows if r.action == "review"]
+    for r in reviews:
+        click.echo(f"  review {r.child_id:10} {r.name} -> {r.profile_name or '-'} "
+                   f"({r.profile_id or '-'}): {r.reason}")
+    check = engine.check_mapping(ctx.store, name)
+    for problem in check.problems:
+        click.echo(f"  problem: {problem}")
+    if not accept_proposals:
+        click.echo(f"Decide with `smtui mapping set {name} CHILD link:PROFILE|create|ignore`, "
+                   f"then `smtui setup {name} --accept-proposals` (or use the UI).")
+        return
+    if check.problems:
+        fail("fix the problems above before connecting")
+    result = engine.run_sync(ctx.store, name, setup=True)
+    click.echo(f"{name}: set up ({result.run.result}): {_counts_text(result.run.counts)}")
+    if reviews:
+        click.echo(f"{len(reviews)} children still need review; they were not added.")
+    sys.exit({"ok": EXIT_OK, "held": EXIT_HELD}.get(result.run.result, EXIT_ERROR))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("child")
+@pass_ctx
+@friendly
+def explain(ctx: Ctx, name: str, child: str) -> None:
+    """Why a child is in its rooms, why archived, and what the next sync will do."""
+    from smtui import engine
+
+    for line in engine.explain(ctx.store, name, _child_id(ctx, name, child)):
+        click.echo(line)
+
+
+def _child_id(ctx: Ctx, name: str, child: str) -> str:
+    """Accept a CCMS child id, or a full name when it is unique."""
+    from smtui import engine
+
+    rows = engine.child_rows(ctx.store, name)
+    if any(r.child_id == child for r in rows):
+        return child
+    hits = [r for r in rows if r.name.casefold() == child.casefold()]
+    if len(hits) == 1:
+        return hits[0].child_id
+    if len(hits) > 1:
+        fail(f"{len(hits)} children are called {child!r}: use an id ("
+             + ", ".join(h.child_id for h in hits) + ")")
+    return child
+
+
+@main.command()
+@click.argument("name")
+@click.option("--run", "run_id", type=int, help="Show the operations of this run.")
+@click.option("--limit", default=20, show_default=True)
+@pass_ctx
+@friendly
+def log(ctx: Ctx, name: str, run_id: int | None, limit: int) -> None:
+    """Past sync runs of a service, or one run's operations."""
+    from smtui import engine
+
+    if run_id is None:
+        rows = [("RUN", "KIND", "STARTED", "RESULT", "WHO", "CHANGES")]
+        for r in engine.runs(ctx.store, name, limit=limit):
+            rows.append((str(r.run_id), r.kind, _when(r.started_at), r.result, r.who,
+                         _counts_text(r.counts) or r.message or "-"))
+        _print_table(rows)
+        return
+    for ev in engine.run_events(ctx.store, run_id):
+        click.echo(f"{ev.state:9} {ev.kind:18} {ev.label}" + (f": {ev.error}" if ev.error else ""))
+
+
+@main.command()
+@click.argument("name")
+@pass_ctx
+@friendly
+def invitations(ctx: Ctx, name: str) -> None:
+    """Integrated children whose families have no invitation yet (smtui never sends one)."""
+    from smtui import engine
+
+    missing = engine.uninvited(ctx.store, name)
+    click.echo(f"{len(missing)} integrated children have no invitation yet. smtui never sends "
+               "invitations: send them from the portfolio app.")
+    for child_name, profile_id in missing:
+        click.echo(f"  {profile_id:10} {child_name}")
+
+
+# --- mapping -------------------------------------------------------------------------------
+
+
+@main.group()
+def mapping() -> None:
+    """Set, export and import child and room mappings."""
+
+
+def _parse_action(value: str) -> tuple[str, str | None]:
+    action, _, target = value.partition(":")
+    if action not in ("link", "create", "ignore") or (action == "link") != bool(target):
+        fail(f"action {value!r} is not one of link:ID, create, ignore")
+    return action, target or None
+
+
+@mapping.command("set")
+@click.argument("name")
+@click.argument("child")
+@click.argument("action", metavar="link:PROFILE|create|ignore")
+@pass_ctx
+@friendly
+def mapping_set(ctx: Ctx, name: str, child: str, action: str) -> None:
+    """Decide for one CCMS child."""
+    from smtui import engine
+
+    kind, target = _parse_action(action)
+    engine.set_children(ctx.store, name, [_child_id(ctx, name, child)], kind,
+                        profile_id=target, who=engine.who_am_i())
+    click.echo(f"{name}: child {child} -> {action}")
+
+
+@mapping.command("room")
+@click.argument("name")
+@click.argument("room")
+@click.argument("action", metavar="link:PORTFOLIO_ROOM|create|ignore")
+@pass_ctx
+@friendly
+def mapping_room(ctx: Ctx, name: str, room: str, action: str) -> None:
+    """Decide for one CCMS room (ignore = unlink: the sync never touches it)."""
+    from smtui import engine
+
+    kind, target = _parse_action(action)
+    engine.set_rooms(ctx.store, name, [room], kind, portfolio_room_id=target,
+                     who=engine.who_am_i())
+    click.echo(f"{name}: room {room} -> {action}")
+
+
+@mapping.command("export")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+@friendly
+def mapping_export(ctx: Ctx, name: str, file: Path) -> None:
+    """Write every child and room mapping to a CSV for bulk edits."""
+    from smtui import engine
+
+    rows = engine.export_mappings(ctx.store, name)
+    _write_csv(file, list(engine.MAPPING_COLUMNS), [list(r) for r in rows])
+    click.echo(f"{len(rows)} mappings -> {file}")
+
+
+@mapping.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+@friendly
+def mapping_import(ctx: Ctx, name: str, file: Path) -> None:
+    """Apply a CSV edited from `mapping export`; all rows are checked before any is written."""
+    from smtui import engine
+
+    changed = engine.import_mappings(ctx.store, name, file, who=engine.who_am_i())
+    click.echo(f"{changed} mappings changed from {file}")

@@ -1,0 +1,135 @@
+"""CSV in and out for ``smtui match SOURCE.csv TARGET.csv``: matching without either system.
+
+Every input problem becomes one ``CsvInputError`` line naming the file, line and column, because
+the person fixing it has the file open in a spreadsheet, not a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from smtui.match.results import Proposal
+from smtui.records import Child, Profile
+
+CHILD_COLUMNS = ("id", "first_name", "last_name", "preferred_name", "birth_date")
+CHILD_OPTIONAL = frozenset({"preferred_name"})
+PROFILE_COLUMNS = ("id", "first_name", "last_name", "birth_date")
+PROPOSAL_COLUMNS = ("source_id", "action", "target_id", "score", "reason")
+# A CSV carries no change time; a fixed one keeps reading a file a pure, repeatable function.
+CSV_UPDATED_AT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class CsvInputError(ValueError):
+    """A CSV a person supplied is unusable; the message is one line saying where and why."""
+
+
+def _rows(path: str | os.PathLike[str], required: Sequence[str]) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, row) with stripped values; check header and shape first."""
+    name = Path(path).name
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames
+            if not header:
+                raise CsvInputError(f"{name}: file is empty (expected columns {', '.join(required)})")
+            present = {h.strip() for h in header if h}
+            missing = [c for c in required if c not in present]
+            if missing:
+                raise CsvInputError(f"{name} line 1: missing column(s) {', '.join(missing)}")
+            reader.fieldnames = [h.strip() if h else "" for h in header]
+            seen: dict[str, int] = {}
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    raise CsvInputError(f"{name} line {line}: more values than columns")
+                values = {k: (v or "").strip() for k, v in row.items()}
+                if not any(values.values()):
+                    continue
+                ident = values["id"]
+                if not ident:
+                    raise CsvInputError(f"{name} line {line}: id is empty")
+                if ident in seen:
+                    raise CsvInputError(
+                        f"{name} line {line}: id '{ident}' already used on line {seen[ident]}"
+                    )
+                seen[ident] = line
+                if not values["first_name"] and not values["last_name"]:
+                    raise CsvInputError(f"{name} line {line}: first_name and last_name are empty")
+                yield line, values
+    except UnicodeDecodeError:
+        raise CsvInputError(f"{name}: not UTF-8 text (save the CSV as UTF-8)") from None
+    except csv.Error as exc:
+        raise CsvInputError(f"{name}: not a readable CSV ({exc})") from None
+    except OSError as exc:
+        raise CsvInputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _date(name: str, line: int, text: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CsvInputError(
+            f"{name} line {line}: birth_date '{text}' is not a date (use YYYY-MM-DD)"
+        ) from None
+
+
+def read_children_csv(path: str | os.PathLike[str]) -> list[Child]:
+    """Children from id,first_name,last_name,preferred_name,birth_date (preferred_name optional)."""
+    name = Path(path).name
+    required = [c for c in CHILD_COLUMNS if c not in CHILD_OPTIONAL]
+    return [
+        Child(
+            id=row["id"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            birth_date=_date(name, line, row["birth_date"]),
+            status="active",
+            updated_at=CSV_UPDATED_AT,
+            preferred_name=row.get("preferred_name") or None,
+        )
+        for line, row in _rows(path, required)
+    ]
+
+
+def read_profiles_csv(path: str | os.PathLike[str]) -> list[Profile]:
+    """Active portfolio profiles from id,first_name,last_name,birth_date."""
+    name = Path(path).name
+    return [
+        Profile(
+            id=row["id"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            birth_date=_date(name, line, row["birth_date"]),
+            archived=False,
+        )
+        for line, row in _rows(path, PROFILE_COLUMNS)
+    ]
+
+
+def write_proposals_csv(
+    proposals: Iterable[Proposal], file: TextIO | str | os.PathLike[str]
+) -> None:
+    """Write source_id,action,target_id,score,reason; ``file`` is an open text file or a path."""
+    if isinstance(file, str | os.PathLike):
+        with open(file, "w", encoding="utf-8", newline="") as handle:
+            _write(proposals, handle)
+    else:
+        _write(proposals, file)
+
+
+def _write(proposals: Iterable[Proposal], handle: TextIO) -> None:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(PROPOSAL_COLUMNS)
+    for p in proposals:
+        writer.writerow([p.child_id, p.action, p.profile_id or "", f"{p.score:.1f}", p.reason])

@@ -1,0 +1,67 @@
+"""Helpers for the person choosing a profile by hand: ranked candidates and type-to-search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz, process
+
+from smtui.match.candidates import nominate
+from smtui.match.evidence import assess, child_person, natural_key, profile_person
+from smtui.match.names import normalise
+from smtui.match.results import Candidate
+from smtui.records import Child, Profile
+
+PICKER_NAME_CUTOFF = 50  # looser than matching: a person reads the reasons
+SEARCH_CUTOFF = 50.0
+
+
+def candidates_for(child: Child, profiles: Sequence[Profile], *, limit: int = 10) -> list[Candidate]:
+    """Best-first profiles that might be this child, each with a reason a person can read.
+
+    Unlike ``match_children`` this also lists contradicted pairs (birth date years apart) with a
+    low score, because the picker is where a person overrules the matcher. Profiles linked to a
+    different child (external_ref set to another id) are left out.
+    """
+    pool = [
+        profile_person(p)
+        for p in profiles
+        if p.external_ref is None or p.external_ref == child.id
+    ]
+    pool.sort(key=lambda p: natural_key(p.id))
+    person = child_person(child)
+    (found,) = nominate([person], pool, cutoff=PICKER_NAME_CUTOFF)
+    ranked = sorted(
+        (assess(person, pool[j]) for j in found),
+        key=lambda ev: (-ev.score, ev.archived, natural_key(ev.profile_id)),
+    )
+    return [Candidate(ev.profile_id, ev.score, ev.reason()) for ev in ranked[:limit]]
+
+
+def _display(profile: Profile) -> str:
+    return normalise(f"{profile.first_name} {profile.last_name}")
+
+
+def search_profiles(
+    query: str, profiles: Sequence[Profile], *, limit: int = 50
+) -> list[tuple[str, float]]:
+    """(profile_id, score 0..100) best first for text typed in the picker.
+
+    Accents, case and punctuation are ignored and partial words count ("ava ng" finds Ava
+    Ngata). An empty query lists every profile by name, so the picker is never blank.
+    """
+    ordered = sorted(profiles, key=lambda p: (_display(p), natural_key(p.id)))
+    wanted = normalise(query)
+    if not wanted:
+        return [(p.id, 100.0) for p in ordered[:limit]]
+    names = [_display(p) for p in ordered]
+    hits = process.extract(
+        wanted,
+        names,
+        scorer=fuzz.WRatio,
+        processor=None,
+        limit=None,
+        score_cutoff=SEARCH_CUTOFF,
+    )
+    hits.sort(key=lambda hit: (-hit[1], hit[2]))
+    return [(ordered[index].id, round(score, 1)) for _, score, index in hits[:limit]]

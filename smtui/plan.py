@@ -1,0 +1,642 @@
+"""Plan one sync: the operations that bring the portfolio in step with the CCMS, as data.
+
+Pure: a plan is a function of both snapshots, the mappings, the settings and the date, so it can
+be previewed, confirmed, held for approval and re-checked for staleness (``fingerprint``) before
+apply performs it. The rules live in smtui.rules and docs/sync-rules.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from smtui.records import (
+    Booking,
+    CcmsSnapshot,
+    Child,
+    ChildMapping,
+    PortfolioRoom,
+    PortfolioSnapshot,
+    Profile,
+    RoomMapping,
+    ServiceSettings,
+)
+from smtui.rules import first_occurrence, target_rooms_from_firsts, window
+
+OpKind = Literal[
+    "create_room",
+    "link_room",
+    "create_profile",
+    "link_profile",
+    "update_profile",
+    "unarchive_profile",
+    "add_membership",
+    "remove_membership",
+    "archive_profile",
+    "archive_room",
+]
+# Apply order: rooms exist before children are put in them, adds before removes so no child is
+# left without a room mid-run, and rooms are emptied before they are archived.
+KINDS: tuple[OpKind, ...] = (
+    "create_room",
+    "link_room",
+    "create_profile",
+    "link_profile",
+    "update_profile",
+    "unarchive_profile",
+    "add_membership",
+    "remove_membership",
+    "archive_profile",
+    "archive_room",
+)
+_ORDER = {k: i for i, k in enumerate(KINDS)}
+SYNCED_FIELDS = ("first_name", "last_name", "birth_date")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One change to the portfolio.
+
+    ``id`` is derived from kind, subject ids and a hash of the payload, so the same change planned
+    twice has the same id (usable as an Idempotency-Key). ``portfolio_room_id`` is None when the
+    room is created earlier in the same plan: apply resolves ``room_id`` through the room mapping
+    it recorded. ``fields`` values are JSON-able (dates as ISO strings). For create_profile,
+    ``rooms`` is a tuple of (CCMS room id, portfolio room id or None) pairs.
+
+    After success apply records: create_room / link_room -> RoomMapping(room_id, 'create' or
+    'link', portfolio_room_id); create_profile / link_profile -> ChildMapping(child_id, 'link',
+    profile_id); and the plan's ``synced`` values for that child.
+    """
+
+    id: str
+    kind: OpKind
+    label: str
+    child_id: str | None = None
+    room_id: str | None = None
+    profile_id: str | None = None
+    portfolio_room_id: str | None = None
+    fields: tuple[tuple[str, Any], ...] = ()
+    held: bool = False
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of one payload field."""
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class SyncedFields:
+    """CCMS values to store as ChildMapping.synced_* once the child's profile ops succeed."""
+
+    child_id: str
+    first_name: str
+    last_name: str
+    birth_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    operations: tuple[Operation, ...]
+    fingerprint: str
+    as_of: dt.date
+    warnings: tuple[str, ...] = ()
+    needs_review: tuple[str, ...] = ()
+    invitations_none: tuple[str, ...] = ()
+    synced: tuple[SyncedFields, ...] = ()
+
+    @property
+    def held(self) -> tuple[Operation, ...]:
+        """Archive ops over a threshold: not applied until a person approves."""
+        return tuple(op for op in self.operations if op.held)
+
+    @property
+    def runnable(self) -> tuple[Operation, ...]:
+        return tuple(op for op in self.operations if not op.held)
+
+    def counts(self) -> dict[str, int]:
+        """Operations per kind, in apply order, kinds with none left out."""
+        out: dict[str, int] = {}
+        for op in self.operations:
+            out[op.kind] = out.get(op.kind, 0) + 1
+        return {k: out[k] for k in KINDS if k in out}
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to do. Synced values to record count as work: they need no HTTP call, but
+        without them an educator's edit would be overwritten at the next CCMS change."""
+        return not self.operations and not self.synced
+
+
+# --- ids and fingerprints ------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def make_operation(
+    kind: OpKind,
+    label: str,
+    *,
+    child_id: str | None = None,
+    room_id: str | None = None,
+    profile_id: str | None = None,
+    portfolio_room_id: str | None = None,
+    fields: tuple[tuple[str, Any], ...] = (),
+) -> Operation:
+    """Build an Operation with its stable id (the label is not part of the identity)."""
+    payload = json.dumps(
+        [kind, child_id, room_id, profile_id, portfolio_room_id, _jsonable(fields)],
+        separators=(",", ":"),
+    )
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:10]
+    subject = ":".join(s for s in (child_id, room_id, profile_id, portfolio_room_id) if s)
+    return Operation(
+        id=f"{kind}:{subject}:{digest}",
+        kind=kind,
+        label=label,
+        child_id=child_id,
+        room_id=room_id,
+        profile_id=profile_id,
+        portfolio_room_id=portfolio_room_id,
+        fields=fields,
+    )
+
+
+def _canonical(records: Any) -> bytes:
+    # Dataclass reprs are deterministic (field order, repr of dates); sorting by id makes the
+    # fingerprint independent of the order pages came back in.
+    return repr(sorted(records, key=lambda r: r.id)).encode()
+
+
+def fingerprint_inputs(
+    ccms: CcmsSnapshot,
+    portfolio: PortfolioSnapshot,
+    child_maps: Mapping[str, ChildMapping],
+    room_maps: Mapping[str, RoomMapping],
+    settings: ServiceSettings,
+    as_of: dt.date,
+) -> str:
+    """sha256 over everything a plan depends on: apply re-checks it to refuse a stale plan."""
+    h = hashlib.sha256()
+    for part in (
+        _canonical(ccms.children),
+        _canonical(ccms.rooms),
+        _canonical(ccms.bookings),
+        repr((ccms.complete, ccms.problems)).encode(),
+        _canonical(portfolio.profiles),
+        _canonical(portfolio.rooms),
+        repr((portfolio.complete, portfolio.problems)).encode(),
+        repr(sorted(child_maps.items())).encode(),
+        repr(sorted(room_maps.items())).encode(),
+        repr(settings).encode(),
+        as_of.isoformat().encode(),
+    ):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _name(child: Child | None, profile: Profile | None, child_id: str) -> str:
+    if child is not None:
+        return f"{child.first_name} {child.last_name}".strip() or child_id
+    if profile is not None:
+        return f"{profile.first_name} {profile.last_name}".strip() or child_id
+    return child_id
+
+
+def field_changes(
+    child: Child, mapping: ChildMapping, profile: Profile
+) -> tuple[tuple[tuple[str, Any], ...], SyncedFields]:
+    """Three-way carry-over: (fields to PATCH, synced values to record).
+
+    A field is pushed when the CCMS value differs from the value last synced, so an educator's
+    edit survives until the CCMS value changes. On first link (nothing synced yet) only empty
+    portfolio fields are filled. An empty CCMS value is never pushed over a portfolio value.
+    """
+    new = {"first_name": child.first_name, "last_name": child.last_name}
+    new["birth_date"] = child.birth_date
+    have = {"first_name": profile.first_name, "last_name": profile.last_name}
+    have["birth_date"] = profile.birth_date
+    last = {
+        "first_name": mapping.synced_first_name,
+        "last_name": mapping.synced_last_name,
+        "birth_date": mapping.synced_birth_date,
+    }
+    first_link = all(v is None for v in last.values())
+    changes: list[tuple[str, Any]] = []
+    for name in SYNCED_FIELDS:
+        value = new[name]
+        if _empty(value):
+            continue
+        push = _empty(have[name]) if first_link else value not in (last[name], have[name])
+        if push:
+            changes.append((name, _jsonable(value)))
+    synced = SyncedFields(child.id, child.first_name, child.last_name, child.birth_date)
+    return tuple(changes), synced
+
+
+class _Planner:
+    """One planning pass; a class only to share the indexes between the steps."""
+
+    def __init__(
+        self,
+        ccms: CcmsSnapshot,
+        portfolio: PortfolioSnapshot,
+        child_maps: Mapping[str, ChildMapping],
+        room_maps: Mapping[str, RoomMapping],
+        settings: ServiceSettings,
+        as_of: dt.date,
+    ) -> None:
+        self.ccms, self.portfolio = ccms, portfolio
+        self.child_maps, self.room_maps = child_maps, room_maps
+        self.settings, self.as_of = settings, as_of
+        self.start, self.end = window(as_of)
+        self.ops: list[Operation] = []
+        self.archive_profiles: list[Operation] = []
+        self.archive_rooms: list[Operation] = []
+        self.warnings: list[str] = []
+        self.needs_review: list[str] = []
+        self.invitations_none: list[str] = []
+        self.synced: list[SyncedFields] = []
+        self.waiting_for_room: list[str] = []
+        self.ccms_rooms = {r.id: r for r in ccms.rooms}
+        self.prooms: dict[str, PortfolioRoom] = {r.id: r for r in portfolio.rooms}
+        self.profiles: dict[str, Profile] = {p.id: p for p in portfolio.profiles}
+        # CCMS room id -> portfolio room id, None when created in this plan
+        self.managed: dict[str, str | None] = {}
+        self.managed_pids: dict[str, str] = {}  # portfolio room id -> CCMS room id
+        self.integrated = 0
+        self._index_bookings(ccms.bookings)
+
+    def _index_bookings(self, bookings: tuple[Booking, ...]) -> None:
+        """One pass: each booking's first occurrence in the window, by room and by child."""
+        start, end = self.start, self.end
+        self.active_rooms: set[str] = set()
+        self.firsts_by_child: dict[str, list[tuple[dt.date, str]]] = {}
+        for b in bookings:
+            if b.status != "placed" or b.start_date > end:
+                continue
+            if b.end_date is not None and b.end_date < start:
+                continue
+            d = first_occurrence(b, start, end)
+            if d is None:
+                continue
+            self.active_rooms.add(b.room_id)
+            self.firsts_by_child.setdefault(b.child_id, []).append((d, b.room_id))
+
+    def room_name(self, room_id: str) -> str:
+        room = self.ccms_rooms.get(room_id)
+        if room is not None:
+            return room.name
+        pid = self.managed.get(room_id)
+        proom = self.prooms.get(pid) if pid else None
+        return proom.name if proom is not None else room_id
+
+    def targets(self, child_id: str) -> frozenset[str] | None:
+        return target_rooms_from_firsts(self.firsts_by_child.get(child_id, ()), self.start)
+
+    # --- rooms ---
+
+    def plan_rooms(self) -> None:
+        by_ref = {
+            r.external_ref: r for r in self.portfolio.rooms if r.external_ref and not r.archived
+        }
+        for rid in sorted(set(self.ccms_rooms) | set(self.room_maps)):
+            m = self.room_maps.get(rid)
+            active = rid in self.active_rooms
+            if m is not None and m.action == "ignore":
+                continue
+            pid = m.portfolio_room_id if m is not None else None
+            if m is not None and m.action == "link" and pid is None:
+                self.warnings.append(f"room {rid}: linked without a portfolio room; choose one")
+                continue
+            proom = self.prooms.get(pid) if pid else None
+            if pid is None or (proom is not None and proom.archived):
+                if active:
+                    self._create_room(rid, by_ref.get(rid), recreate=pid is not None)
+                continue
+            if proom is None:
+                self.warnings.append(
+                    f"room {rid}: its portfolio room {pid} is not in the portfolio; left alone"
+                )
+                continue
+            self.managed[rid] = pid
+            self.managed_pids.setdefault(pid, rid)
+            if proom.external_ref != rid:
+                self.ops.append(
+                    make_operation(
+                        "link_room",
+                        f"link room {self.room_name(rid)}",
+                        room_id=rid,
+                        portfolio_room_id=pid,
+                        fields=(("external_ref", rid),),
+                    )
+                )
+            if not active:
+                self.archive_rooms.append(
+                    make_operation(
+                        "archive_room",
+                        f"remove room {self.room_name(rid)} (no bookings "
+                        f"{self.start.isoformat()} to {self.end.isoformat()})",
+                        room_id=rid,
+                        portfolio_room_id=pid,
+                    )
+                )
+
+    def _create_room(self, rid: str, existing: PortfolioRoom | None, *, recreate: bool) -> None:
+        room = self.ccms_rooms.get(rid)
+        if existing is not None:
+            # A room we created before but whose mapping was lost: adopt it, never duplicate.
+            self.managed[rid] = existing.id
+            self.managed_pids.setdefault(existing.id, rid)
+            self.ops.append(
+                make_operation(
+                    "link_room",
+                    f"link room {existing.name} (found by its external reference)",
+                    room_id=rid,
+                    portfolio_room_id=existing.id,
+                    fields=(("external_ref", rid),),
+                )
+            )
+            return
+        if room is None:
+            self.warnings.append(f"room {rid}: booked but not in the CCMS room list; not created")
+            return
+        self.managed[rid] = None
+        why = " (its portfolio room was archived)" if recreate else ""
+        self.ops.append(
+            make_operation(
+                "create_room",
+                f"create room {room.name}{why}",
+                room_id=rid,
+                fields=(("name", room.name), ("external_ref", rid)),
+            )
+        )
+
+    # --- children ---
+
+    def plan_children(self) -> None:
+        children = {c.id: c for c in self.ccms.children}
+        by_ref = {
+            p.external_ref: p for p in self.portfolio.profiles if p.external_ref and not p.archived
+        }
+        for cid in sorted(set(children) | set(self.child_maps)):
+            m = self.child_maps.get(cid)
+            child = children.get(cid)
+            active = child is not None and child.status == "active"
+            if m is None or m.action == "review":
+                if active:
+                    self.needs_review.append(cid)
+                continue
+            if m.action == "ignore":
+                continue
+            if m.profile_id is None:
+                if m.action == "link":
+                    if active:
+                        self.warnings.append(f"child {cid}: linked without a profile; choose one")
+                elif active and child is not None:
+                    existing = by_ref.get(cid)
+                    if existing is not None:
+                        self._linked_child(child, m, existing, adopted=True)
+                    else:
+                        self._create_profile(child)
+                continue
+            profile = self.profiles.get(m.profile_id)
+            if profile is None:
+                if active:
+                    self.warnings.append(
+                        f"child {cid}: its profile {m.profile_id} is not in the portfolio"
+                    )
+                continue
+            if not profile.archived:
+                self.integrated += 1
+                if profile.invitation_status == "none":
+                    self.invitations_none.append(profile.id)
+            if active and child is not None:
+                self._linked_child(child, m, profile, adopted=False)
+            elif not profile.archived:
+                why = "left the CCMS" if child is None else f"{child.status} in the CCMS"
+                self.archive_profiles.append(
+                    make_operation(
+                        "archive_profile",
+                        f"archive {_name(child, profile, cid)} ({why})",
+                        child_id=cid,
+                        profile_id=profile.id,
+                    )
+                )
+        if self.waiting_for_room:
+            self.warnings.append(
+                f"{len(self.waiting_for_room)} child(ren) to create have no booked portfolio room "
+                f"from {self.start.isoformat()} to {self.end.isoformat()}; created once booked: "
+                + ", ".join(self.waiting_for_room[:10])
+                + (" …" if len(self.waiting_for_room) > 10 else "")
+            )
+
+    def _create_profile(self, child: Child) -> None:
+        targets = self.targets(child.id) or frozenset()
+        rooms = tuple(sorted((rid, self.managed[rid]) for rid in targets if rid in self.managed))
+        if not rooms:
+            self.waiting_for_room.append(child.id)
+            return
+        names = ", ".join(self.room_name(rid) for rid, _ in rooms)
+        self.ops.append(
+            make_operation(
+                "create_profile",
+                f"create profile for {_name(child, None, child.id)} in {names}",
+                child_id=child.id,
+                fields=(
+                    ("first_name", child.first_name),
+                    ("last_name", child.last_name),
+                    ("birth_date", _jsonable(child.birth_date)),
+                    ("external_ref", child.id),
+                    ("rooms", rooms),
+                ),
+            )
+        )
+        self.synced.append(
+            SyncedFields(child.id, child.first_name, child.last_name, child.birth_date)
+        )
+
+    def _linked_child(
+        self, child: Child, m: ChildMapping, profile: Profile, *, adopted: bool
+    ) -> None:
+        cid, pid = child.id, profile.id
+        name = _name(child, profile, cid)
+        changes, synced = field_changes(child, m, profile)
+        if profile.external_ref != cid or adopted:
+            how = " (found by its external reference)" if adopted else ""
+            self.ops.append(
+                make_operation(
+                    "link_profile",
+                    f"link {name} to profile {pid}{how}",
+                    child_id=cid,
+                    profile_id=pid,
+                    fields=(("external_ref", cid), *changes),
+                )
+            )
+        elif changes:
+            what = ", ".join(n.replace("_", " ") for n, _ in changes)
+            self.ops.append(
+                make_operation(
+                    "update_profile",
+                    f"update {name}: {what}",
+                    child_id=cid,
+                    profile_id=pid,
+                    fields=changes,
+                )
+            )
+        recorded = (m.synced_first_name, m.synced_last_name, m.synced_birth_date)
+        if (synced.first_name, synced.last_name, synced.birth_date) != recorded:
+            self.synced.append(synced)
+        if profile.archived:
+            self.ops.append(
+                make_operation(
+                    "unarchive_profile",
+                    f"unarchive {name} (active in the CCMS again)",
+                    child_id=cid,
+                    profile_id=pid,
+                )
+            )
+        self._memberships(cid, name, profile)
+
+    def _memberships(self, cid: str, name: str, profile: Profile) -> None:
+        targets = self.targets(cid)
+        if targets is None:
+            return
+        want = {rid: self.managed[rid] for rid in targets if rid in self.managed}
+        want_pids = {p for p in want.values() if p is not None}
+        have = set(profile.room_ids)
+        for rid, room_pid in want.items():
+            if room_pid is None or room_pid not in have:
+                self.ops.append(
+                    make_operation(
+                        "add_membership",
+                        f"add {name} to {self.room_name(rid)}",
+                        child_id=cid,
+                        room_id=rid,
+                        profile_id=profile.id,
+                        portfolio_room_id=room_pid,
+                    )
+                )
+        for room_pid in have:
+            rid = self.managed_pids.get(room_pid)
+            if rid is not None and room_pid not in want_pids:
+                self.ops.append(
+                    make_operation(
+                        "remove_membership",
+                        f"remove {name} from {self.room_name(rid)}",
+                        child_id=cid,
+                        room_id=rid,
+                        profile_id=profile.id,
+                        portfolio_room_id=room_pid,
+                    )
+                )
+
+    # --- safety ---
+
+    def apply_safety(self, approve: bool) -> None:
+        blocked = []
+        if not self.ccms.complete:
+            blocked.append("the CCMS read was incomplete")
+            # Missing bookings would look like moves: keep every child's rooms this run.
+            removes = [op for op in self.ops if op.kind == "remove_membership"]
+            if removes:
+                self.ops = [op for op in self.ops if op.kind != "remove_membership"]
+                self.warnings.append(
+                    f"the CCMS read was incomplete: {len(removes)} room removal(s) of "
+                    "children skipped this run"
+                )
+        if not self.portfolio.complete:
+            blocked.append("the portfolio read was incomplete")
+        if not self.ccms.children and self.integrated:
+            blocked.append(f"the CCMS returned no children while {self.integrated} are integrated")
+        n_prof, n_room = len(self.archive_profiles), len(self.archive_rooms)
+        if blocked:
+            if n_prof or n_room:
+                self.warnings.append(
+                    f"{'; '.join(blocked)}: nothing archived this run "
+                    f"({n_prof} profile(s), {n_room} room(s) would have been)"
+                )
+            else:
+                self.warnings.append(f"{'; '.join(blocked)}: nothing will be archived this run")
+            return
+        s = self.settings
+        prof_limit = max(
+            s.max_archive_children_min, s.max_archive_children_pct / 100 * self.integrated
+        )
+        room_limit = max(
+            s.max_remove_rooms_min, s.max_remove_rooms_pct / 100 * len(self.managed_pids)
+        )
+        for ops, limit, what in (
+            (self.archive_profiles, prof_limit, "profile archive(s)"),
+            (self.archive_rooms, room_limit, "room removal(s)"),
+        ):
+            if len(ops) > limit and not approve:
+                ops[:] = [_held(op) for op in ops]
+                self.warnings.append(
+                    f"{len(ops)} {what} exceed the limit of {limit:g}: held for approval"
+                )
+            self.ops.extend(ops)
+
+
+def _held(op: Operation) -> Operation:
+    return Operation(
+        op.id,
+        op.kind,
+        op.label,
+        op.child_id,
+        op.room_id,
+        op.profile_id,
+        op.portfolio_room_id,
+        op.fields,
+        held=True,
+    )
+
+
+def plan_sync(
+    ccms: CcmsSnapshot,
+    portfolio: PortfolioSnapshot,
+    child_maps: Mapping[str, ChildMapping],
+    room_maps: Mapping[str, RoomMapping],
+    settings: ServiceSettings,
+    as_of: dt.date,
+    *,
+    approve: bool = False,
+) -> Plan:
+    """Everything one sync would change, ordered for apply; archives over a limit are held.
+
+    ``as_of`` is the service's local date (rules.today_in). ``approve=True`` is a person's
+    go-ahead for archives over the thresholds; it never overrides the incomplete-read guard.
+    """
+    p = _Planner(ccms, portfolio, child_maps, room_maps, settings, as_of)
+    p.plan_rooms()
+    p.plan_children()
+    p.apply_safety(approve)
+    ops = sorted(p.ops, key=lambda op: (_ORDER[op.kind], op.id))
+    return Plan(
+        operations=tuple(ops),
+        fingerprint=fingerprint_inputs(ccms, portfolio, child_maps, room_maps, settings, as_of),
+        as_of=as_of,
+        warnings=tuple(p.warnings),
+        needs_review=tuple(p.needs_review),
+        invitations_none=tuple(sorted(p.invitations_none)),
+        synced=tuple(sorted(p.synced, key=lambda s: s.child_id)),
+    )

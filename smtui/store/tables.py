@@ -1,0 +1,264 @@
+"""The store's tables (SQLModel, SQLAlchemy 2).
+
+The tables hold what the engine needs between runs: each service's settings, the last read of both
+systems (a cache, so the TUI opens instantly and a failed read can be compared), the decisions people
+made (mappings and their audit trail), and the run journal that lets a killed sync resume.
+
+Everything hangs off ``service.id`` with ON DELETE CASCADE. Snapshot rows are keyed by their
+position in the read (``seq``) rather than by id: the cache keeps a read exactly as it was read,
+order included, and a load is one ordered scan. Times are stored as UTC.
+
+The schema is created by Alembic migrations (``migrations/versions``); a test checks that they
+match these classes. Change a table here and add a revision there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, MetaData, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: The store's own metadata, so tables other packages declare with SQLModel never mix in.
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class StoreModel(SQLModel, registry=registry(metadata=metadata)):
+    """Base of the store's tables."""
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that always comes back timezone-aware in UTC.
+
+    Some databases (SQLite) drop the offset, so values are normalised to UTC on the way in
+    (a naive value is taken to be UTC already) and marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+SERVICE_FK = "service.id"
+
+
+class ServiceRow(StoreModel, table=True):
+    __tablename__ = "service"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    display_name: str | None = None
+    ccms_url: str
+    portfolio_url: str
+    ccms_token_env: str | None = None
+    ccms_token_file: str | None = None
+    portfolio_token_env: str | None = None
+    portfolio_token_file: str | None = None
+    timezone: str = "Australia/Sydney"
+    interval_hours: float = 12.0
+    enabled: bool = True
+    state: str = "not set up"
+    max_archive_children_pct: float = 10.0
+    max_archive_children_min: int = 3
+    max_remove_rooms_pct: float = 25.0
+    max_remove_rooms_min: int = 2
+    created_at: dt.datetime = Field(sa_type=UtcDateTime)
+    set_up_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+# --- cached snapshots ------------------------------------------------------------------------
+
+
+class CcmsChildRow(StoreModel, table=True):
+    __tablename__ = "ccms_child"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    seq: int = Field(primary_key=True)
+    id: str
+    first_name: str
+    last_name: str
+    preferred_name: str | None = None
+    birth_date: dt.date | None = None
+    status: str
+    updated_at: dt.datetime = Field(sa_type=UtcDateTime)
+
+
+class CcmsRoomRow(StoreModel, table=True):
+    __tablename__ = "ccms_room"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    seq: int = Field(primary_key=True)
+    id: str
+    name: str
+    updated_at: dt.datetime = Field(sa_type=UtcDateTime)
+
+
+class CcmsBookingRow(StoreModel, table=True):
+    __tablename__ = "ccms_booking"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    seq: int = Field(primary_key=True)
+    id: str
+    child_id: str
+    room_id: str
+    start_date: dt.date
+    end_date: dt.date | None = None
+    weekdays: str  # ISO weekdays joined by commas, e.g. "1,3,5"
+    every: int
+    kind: str
+    status: str
+    updated_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PortfolioProfileRow(StoreModel, table=True):
+    __tablename__ = "portfolio_profile"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    seq: int = Field(primary_key=True)
+    id: str
+    first_name: str
+    last_name: str
+    birth_date: dt.date | None = None
+    archived: bool
+    room_ids: str = Field(sa_type=Text)  # JSON list
+    external_ref: str | None = None
+    invitation_status: str
+
+
+class PortfolioRoomRow(StoreModel, table=True):
+    __tablename__ = "portfolio_room"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    seq: int = Field(primary_key=True)
+    id: str
+    name: str
+    archived: bool
+    external_ref: str | None = None
+
+
+class SnapshotMetaRow(StoreModel, table=True):
+    __tablename__ = "snapshot_meta"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    side: str = Field(primary_key=True)  # "ccms" | "portfolio"
+    read_at: dt.datetime = Field(sa_type=UtcDateTime)
+    complete: bool
+    problems: str = Field(sa_type=Text)  # JSON list
+
+
+# --- decisions ---------------------------------------------------------------------------------
+
+
+class ChildMappingRow(StoreModel, table=True):
+    __tablename__ = "child_mapping"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    child_id: str = Field(primary_key=True)
+    action: str
+    profile_id: str | None = None
+    origin: str
+    score: float
+    reason: str
+    synced_first_name: str | None = None
+    synced_last_name: str | None = None
+    synced_birth_date: dt.date | None = None
+    who: str
+    updated_at: dt.datetime = Field(sa_type=UtcDateTime)
+
+
+class RoomMappingRow(StoreModel, table=True):
+    __tablename__ = "room_mapping"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    room_id: str = Field(primary_key=True)
+    action: str
+    portfolio_room_id: str | None = None
+    origin: str
+    who: str
+    updated_at: dt.datetime = Field(sa_type=UtcDateTime)
+
+
+class AuditRow(StoreModel, table=True):
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", index=True)
+    at: dt.datetime = Field(sa_type=UtcDateTime)
+    who: str
+    subject: str  # "child" | "room"
+    subject_id: str
+    before: str | None = Field(default=None, sa_type=Text)  # JSON object
+    after: str | None = Field(default=None, sa_type=Text)  # JSON object
+    reason: str
+
+
+# --- runs, journal, lock -----------------------------------------------------------------------
+
+
+class SyncRunRow(StoreModel, table=True):
+    __tablename__ = "sync_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", index=True)
+    started_at: dt.datetime = Field(sa_type=UtcDateTime)
+    finished_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    kind: str
+    dry_run: bool
+    as_of: dt.date | None = None
+    plan_fingerprint: str | None = None
+    result: str
+    summary: str = Field(sa_type=Text)  # JSON object
+    who: str
+
+
+class JournalOpRow(StoreModel, table=True):
+    __tablename__ = "journal_op"
+    __table_args__ = (UniqueConstraint("run_id", "op_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="sync_run.id", ondelete="CASCADE")
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", index=True)
+    op_id: str
+    kind: str
+    label: str
+    payload: str = Field(sa_type=Text)  # JSON object
+    state: str
+    error: str | None = None
+    result: str | None = Field(default=None, sa_type=Text)  # JSON object
+    updated_at: dt.datetime = Field(sa_type=UtcDateTime)
+
+
+class ServiceLockRow(StoreModel, table=True):
+    """At most one row per service: the primary key is the lock."""
+
+    __tablename__ = "service_lock"
+
+    service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    user: str
+    host: str
+    pid: int
+    since: dt.datetime = Field(sa_type=UtcDateTime)
