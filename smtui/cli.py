@@ -125,7 +125,10 @@ def sandbox(host: str, port: int, seed: int, today: dt.datetime | None) -> None:
     """Serve both vendor APIs (CCMS and portfolio) with seeded data, for demos and tests."""
     from smtui.sandbox.server import serve
 
-    serve(host=host, port=port, seed=seed, today=today.date() if today else None)
+    try:
+        serve(host=host, port=port, seed=seed, today=today.date() if today else None)
+    except OSError as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}; try another --port")
 
 
 # --- services ------------------------------------------------------------------------------

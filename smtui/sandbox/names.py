@@ -209,7 +209,9 @@ _NO_DECOMPOSITION = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "
 def strip_accents(text: str) -> str:
     """'Zoë' -> 'Zoe', 'Tūī' -> 'Tui': what a keyboard without macrons produces."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_NO_DECOMPOSITION)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(
+        _NO_DECOMPOSITION
+    )
 
 
 def has_accents(text: str) -> bool:

@@ -9,6 +9,7 @@ from one ``random.Random(seed)`` in a fixed order, so the same seed and today gi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import random
@@ -86,10 +87,10 @@ def _big_rooms() -> tuple[RoomSpec, ...]:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         "sunny-hill", "Sunny Hill Early Learning Centre", "Australia/Sydney", "au", 100, 34,
-        _rooms(("Possums", "nursery"), ("Joeys", "nursery"), ("Wombats", "toddler"),
-               ("Echidnas", "toddler"), ("Koalas", "toddler"), ("Kookaburras", "kindy"),
-               ("Platypus", "kindy"), ("Bilbies", "kindy"))
-        + (RoomSpec("Lorikeets", "kindy", in_portfolio=False),),
+        (*_rooms(("Possums", "nursery"), ("Joeys", "nursery"), ("Wombats", "toddler"),
+                 ("Echidnas", "toddler"), ("Koalas", "toddler"), ("Kookaburras", "kindy"),
+                 ("Platypus", "kindy"), ("Bilbies", "kindy")),
+         RoomSpec("Lorikeets", "kindy", in_portfolio=False)),  # new: not in the portfolio yet
         closure_room="Bilbies", ending_room=("Echidnas", "Koalas"), week_six_start=True,
     ),
     ServiceSpec(
@@ -197,9 +198,7 @@ class _ServiceBuilder:
         lo, hi = AGES[group]
         return at - _years(self.rng.uniform(lo, hi))
 
-    def add_child(
-        self, first: str, last: str, birth: dt.date, status: str, at: dt.date
-    ) -> Child:
+    def add_child(self, first: str, last: str, birth: dt.date, status: str, at: dt.date) -> Child:
         preferred = None
         if self.rng.random() < 0.3:
             preferred = nickname(self.rng, first)
@@ -342,9 +341,15 @@ class _ServiceBuilder:
         if pattern_of is not None:  # twins share every booking
             for b in [b for b in self.data.bookings.values() if b.child_id == pattern_of.id]:
                 self.add_booking(
-                    child, b.room_id, b.start_date, b.weekdays, every=b.every, end=b.end_date,
-                    kind=b.kind, status=b.status,
-                )  # fmt: skip
+                    child,
+                    b.room_id,
+                    b.start_date,
+                    b.weekdays,
+                    every=b.every,
+                    end=b.end_date,
+                    kind=b.kind,
+                    status=b.status,
+                )
             kid = _Kid(child, room_id)
             self.kids.append(kid)
             return kid
@@ -361,8 +366,9 @@ class _ServiceBuilder:
             for _ in range(rng.randint(1, 3)):
                 day = self.today + dt.timedelta(days=rng.randint(-10, 38))
                 if day.isoweekday() <= 5:
-                    self.add_booking(child, room_id, day, (day.isoweekday(),), end=day,
-                                     kind="casual")  # fmt: skip
+                    self.add_booking(
+                        child, room_id, day, (day.isoweekday(),), end=day, kind="casual"
+                    )
         else:
             every = 2 if roll < 0.22 else 1
             days = self.weekdays(1, 3) if every == 2 else self.weekdays(2, 5)
@@ -371,8 +377,15 @@ class _ServiceBuilder:
             moves = group in NEXT_GROUP and age_out < self.week(5) and rng.random() < 0.8
             if moves:
                 move_week = rng.randint(0, 4)
-                self.add_booking(child, room_id, start, days, every=every, status=status,
-                                 end=self.week(move_week, 4))  # fmt: skip
+                self.add_booking(
+                    child,
+                    room_id,
+                    start,
+                    days,
+                    every=every,
+                    status=status,
+                    end=max(start, self.week(move_week, 4)),
+                )
                 target = rng.choice(self.rooms_of(NEXT_GROUP[group]))
                 self.add_booking(child, target, self.week(move_week + 1), days, every=every)
             else:
@@ -380,13 +393,15 @@ class _ServiceBuilder:
                 self.add_booking(child, room_id, start, days, every=every, status=status, end=end)
             if rng.random() < 0.04:  # a move that was booked, then cancelled
                 other = rng.choice(self.rooms_of(group))
-                self.add_booking(child, other, self.week(rng.randint(2, 5)), days,
-                                 status="cancelled")  # fmt: skip
+                self.add_booking(
+                    child, other, self.week(rng.randint(2, 5)), days, status="cancelled"
+                )
             if rng.random() < 0.06:  # an extra casual day
                 day = self.today + dt.timedelta(days=rng.randint(1, 30))
                 if day.isoweekday() <= 5 and day.isoweekday() not in days:
-                    self.add_booking(child, room_id, day, (day.isoweekday(),), end=day,
-                                     kind="casual")  # fmt: skip
+                    self.add_booking(
+                        child, room_id, day, (day.isoweekday(),), end=day, kind="casual"
+                    )
         kid = _Kid(child, room_id, future_start=future)
         self.kids.append(kid)
         return kid
@@ -422,8 +437,9 @@ class _ServiceBuilder:
             variants = [spec.name, f"{spec.name} Room", f"The {spec.name}"]
             if has_accents(spec.name):
                 variants.append(strip_accents(spec.name))
-            names.append((rng.choices(variants, weights=[5, 3, 1, 4][: len(variants)])[0], rid,
-                          False))  # fmt: skip
+            names.append(
+                (rng.choices(variants, weights=[5, 3, 1, 4][: len(variants)])[0], rid, False)
+            )
         names.append(("Old Preschool Room", None, True))
         names.append(("Whole Centre", None, False))
         rng.shuffle(names)
@@ -457,8 +473,9 @@ class _ServiceBuilder:
                 continue
             profile = self.hand_typed(kid, keep_names=namesake)
             if not recent:
-                profile = Profile(profile.id, profile.first_name, profile.last_name,
-                                  profile.birth_date, archived=True, invitation_status="accepted")  # fmt: skip
+                profile = dataclasses.replace(
+                    profile, archived=True, room_ids=(), invitation_status="accepted"
+                )
                 namesake_done = namesake_done or namesake
             drafts.append(profile)
         if not dup_done and drafts:  # guarantee the duplicate pair exists in every service
@@ -468,9 +485,15 @@ class _ServiceBuilder:
         for draft in drafts:
             pid = self.ids.portfolio("profile")
             self.data.profiles[pid] = Profile(
-                pid, draft.first_name, draft.last_name, draft.birth_date, draft.archived,
-                draft.room_ids, None, draft.invitation_status,
-            )  # fmt: skip
+                pid,
+                draft.first_name,
+                draft.last_name,
+                draft.birth_date,
+                draft.archived,
+                draft.room_ids,
+                None,
+                draft.invitation_status,
+            )
 
     def hand_typed(self, kid: _Kid, *, keep_names: bool = False) -> Profile:
         """The profile an educator typed for this child, with the usual slips."""
@@ -495,10 +518,11 @@ class _ServiceBuilder:
                 first, last = last, first
         birth: dt.date | None = child.birth_date
         roll = rng.random()
-        if roll < 0.1 or birth is None:
-            birth = None
-        elif roll < 0.14 and birth.day <= 12 and birth.day != birth.month:
-            birth = birth.replace(month=birth.day, day=birth.month)
+        if birth is not None and not keep_names:  # namesakes keep the years-apart birth date
+            if roll < 0.1:
+                birth = None
+            elif roll < 0.14 and birth.day <= 12 and birth.day != birth.month:
+                birth = birth.replace(month=birth.day, day=birth.month)
         room_roll = rng.random()
         proom = self.proom_for.get(kid.room_id)
         rooms: tuple[str, ...] = ()
@@ -511,5 +535,13 @@ class _ServiceBuilder:
 
 
 def _replace_invite(profile: Profile, invite: str) -> Profile:
-    return Profile("", profile.first_name, profile.last_name, profile.birth_date, False,
-                   profile.room_ids, None, invite)  # type: ignore[arg-type]  # fmt: skip
+    return Profile(
+        "",
+        profile.first_name,
+        profile.last_name,
+        profile.birth_date,
+        False,
+        profile.room_ids,
+        None,
+        invite,
+    )  # type: ignore[arg-type]
