@@ -330,6 +330,20 @@ def _adopt_created(
         store.set_room_mappings(name, rooms_adopted, who=who, reason="found created room on re-read")
 
 
+def _close_interrupted(store: Store, name: str, run_id: int) -> None:
+    """Settle the journal of a run that was killed, now that both sides were read afresh.
+
+    Whatever those operations did is in the fresh read (and adopted above), so the new plan covers
+    what is left; the old entries are closed so they are not reported again.
+    """
+    note = f"interrupted; re-read and re-planned by run {run_id}"
+    for op in store.unfinished_ops(name, exclude_run=run_id):
+        store.set_op_state(op.run_id, op.op_id, "failed", error=note)
+    for record in store.runs(name, limit=50):
+        if record.id != run_id and record.result == "running":
+            store.finish_run(record.id, "failed", {"message": note})
+
+
 def propose(store: Store, name: str, *, who: str = "smtui (auto)") -> int:
     """Run the matcher; before setup it re-proposes all but manual decisions, after only new.
 
@@ -708,6 +722,7 @@ def _run_locked(
         store.save_ccms_snapshot(name, ccms)
         store.save_portfolio_snapshot(name, portfolio)
         _adopt_created(store, name, ccms, portfolio, who)
+        _close_interrupted(store, name, run_id)
         if cfg.set_up_at is not None:
             propose(store, name)
         plan = _plan(store, name, ccms, portfolio, as_of, approve=approve)

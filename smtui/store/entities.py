@@ -100,4 +100,5 @@ class LockInfo:
 
     def describe(self) -> str:
         when = self.since.strftime("%Y-%m-%d %H:%M UTC")
-        return f"{self.service} is being synced by {self.user}@{self.host} (pid {self.pid}) since {when}"
+        who = f"{self.user}@{self.host} (pid {self.pid})"
+        return f"{self.service} is being synced by {who} since {when}"

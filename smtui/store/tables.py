@@ -1,12 +1,14 @@
 """The store's tables (SQLModel, SQLAlchemy 2).
 
-The tables hold what the engine needs between runs: each service's settings, the last read of both
-systems (a cache, so the TUI opens instantly and a failed read can be compared), the decisions people
-made (mappings and their audit trail), and the run journal that lets a killed sync resume.
+The tables hold what the engine needs between runs: each service's settings, the last read of
+both systems (a cache, so the TUI opens instantly and a failed read can be compared), the decisions
+people made (mappings and their audit trail), and the run journal that lets a killed sync resume.
 
 Everything hangs off ``service.id`` with ON DELETE CASCADE. Snapshot rows are keyed by their
 position in the read (``seq``) rather than by id: the cache keeps a read exactly as it was read,
-order included, and a load is one ordered scan. Times are stored as UTC.
+order included, and a load is one ordered scan. The systems' own timestamps in snapshot rows are
+kept as the ISO 8601 text they were read as (offset and all, and cheap to convert in bulk); the
+store's own timestamps are UTC.
 
 The schema is created by Alembic migrations (``migrations/versions``); a test checks that they
 match these classes. Change a table here and add a revision there.
@@ -104,7 +106,7 @@ class CcmsChildRow(StoreModel, table=True):
     preferred_name: str | None = None
     birth_date: dt.date | None = None
     status: str
-    updated_at: dt.datetime = Field(sa_type=UtcDateTime)
+    updated_at: str  # ISO 8601 as read, offset included
 
 
 class CcmsRoomRow(StoreModel, table=True):
@@ -114,7 +116,7 @@ class CcmsRoomRow(StoreModel, table=True):
     seq: int = Field(primary_key=True)
     id: str
     name: str
-    updated_at: dt.datetime = Field(sa_type=UtcDateTime)
+    updated_at: str  # ISO 8601 as read, offset included
 
 
 class CcmsBookingRow(StoreModel, table=True):
@@ -131,7 +133,7 @@ class CcmsBookingRow(StoreModel, table=True):
     every: int
     kind: str
     status: str
-    updated_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    updated_at: str | None = None  # ISO 8601 as read, offset included
 
 
 class PortfolioProfileRow(StoreModel, table=True):

@@ -1,0 +1,68 @@
+"""Find the database and open the store on it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import URL, create_engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from smtui.store import sqlite
+from smtui.store.errors import DatabaseUnavailable
+from smtui.store.migrate import upgrade_to_head
+from smtui.store.store import Store
+
+ENV_VAR = "SMTUI_DB"
+DEFAULT_FILENAME = "smtui.db"
+
+
+def default_path() -> Path:
+    return Path(platformdirs.user_data_dir("smtui")) / DEFAULT_FILENAME
+
+
+def resolve_url(value: str | None) -> URL:
+    """A database URL from an explicit value (a path or any SQLAlchemy URL) or the default file."""
+    if not value:
+        return sqlite.file_url(default_path())
+    if "://" not in value:
+        return sqlite.file_url(Path(value))
+    try:
+        return make_url(value)
+    except ArgumentError:
+        raise DatabaseUnavailable(f"not a database URL: {value!r}") from None
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open (creating and migrating as needed) the store.
+
+    Precedence: the ``url`` argument (the CLI's --db), then $SMTUI_DB, then ``smtui.db`` in the
+    user data directory.
+    """
+    explicit = url or os.environ.get(ENV_VAR) or None
+    resolved = resolve_url(explicit)
+    options: dict[str, Any] = {}
+    if sqlite.is_sqlite(resolved):
+        sqlite.prepare_file(resolved, create_dir=explicit is None)
+        options = sqlite.engine_options()
+    try:
+        engine = create_engine(resolved, **options)
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseUnavailable(f"cannot use database {_safe(resolved)}: {exc}") from None
+    if sqlite.is_sqlite(resolved):
+        sqlite.configure(engine)
+    store = Store(engine)
+    try:
+        upgrade_to_head(store.write_engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(exc.orig) if getattr(exc, "orig", None) else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot open database {_safe(resolved)}: {reason}") from None
+    return store
+
+
+def _safe(url: URL) -> str:
+    """The URL for messages, never with its password."""
+    return url.render_as_string(hide_password=True)

@@ -1,0 +1,647 @@
+"""The Store: the one door to the database for the engine, the CLI and the TUI.
+
+It holds an engine and opens a short transaction per call, so it can be called from any thread
+(the TUI syncs in a worker thread) and no transaction outlives the call that opened it. Everything
+it returns is a plain dataclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from smtui.records import (
+    CcmsSnapshot,
+    ChildMapping,
+    PortfolioSnapshot,
+    RoomMapping,
+    ServiceSettings,
+)
+from smtui.store import snapshots
+from smtui.store.entities import (
+    OP_STATES,
+    RUN_KINDS,
+    RUN_RESULTS,
+    SERVICE_STATES,
+    UNFINISHED_OP_STATES,
+    AuditEntry,
+    LockInfo,
+    OpRecord,
+    RunRecord,
+    ServiceConfig,
+    Side,
+)
+from smtui.store.errors import (
+    OpNotFound,
+    RunNotFound,
+    ServiceExists,
+    ServiceNotFound,
+)
+from smtui.store.tables import (
+    AuditRow,
+    ChildMappingRow,
+    JournalOpRow,
+    RoomMappingRow,
+    ServiceLockRow,
+    ServiceRow,
+    SyncRunRow,
+)
+
+#: Execution option marking a transaction that will write; the SQLite module starts those with
+#: BEGIN IMMEDIATE. Other databases ignore it.
+WRITE_OPTION = "smtui_write"
+
+SERVICE: Table = ServiceRow.__table__  # type: ignore[assignment]
+CHILD_MAP: Table = ChildMappingRow.__table__  # type: ignore[assignment]
+ROOM_MAP: Table = RoomMappingRow.__table__  # type: ignore[assignment]
+AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
+RUN: Table = SyncRunRow.__table__  # type: ignore[assignment]
+OP: Table = JournalOpRow.__table__  # type: ignore[assignment]
+LOCK: Table = ServiceLockRow.__table__  # type: ignore[assignment]
+
+_SERVICE_FIELDS = tuple(f.name for f in dataclasses.fields(ServiceConfig))
+_UPDATABLE = frozenset(_SERVICE_FIELDS) - {"name", "created_at"}
+#: Removal order for a service's rows: children before parents.
+_SERVICE_TABLES = (
+    OP,
+    RUN,
+    AUDIT,
+    CHILD_MAP,
+    ROOM_MAP,
+    LOCK,
+    *snapshots.CACHE_TABLES,
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Store:
+    """Services, cached snapshots, mappings with audit, the run journal and the per-service lock."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.write_engine = engine.execution_options(**{WRITE_OPTION: True})
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.write_engine.begin() as conn:
+            yield conn
+
+    # --- services ------------------------------------------------------------------------------
+
+    def add_service(self, cfg: ServiceConfig) -> ServiceConfig:
+        """Register a service; raises ServiceExists if the name is taken."""
+        if not cfg.name.strip():
+            raise ValueError("a service needs a name")
+        _check(cfg.state, SERVICE_STATES, "service state")
+        values = dataclasses.asdict(cfg)
+        values["created_at"] = cfg.created_at or utcnow()
+        try:
+            with self._write() as conn:
+                conn.execute(insert(SERVICE), values)
+        except IntegrityError:
+            raise ServiceExists(cfg.name) from None
+        return self.get_service(cfg.name)
+
+    def get_service(self, name: str) -> ServiceConfig:
+        with self._read() as conn:
+            row = conn.execute(_service_select().where(SERVICE.c.name == name)).first()
+        if row is None:
+            raise ServiceNotFound(name)
+        return ServiceConfig(**row._mapping)
+
+    def list_services(self) -> list[ServiceConfig]:
+        with self._read() as conn:
+            rows = conn.execute(_service_select().order_by(SERVICE.c.name)).all()
+        return [ServiceConfig(**row._mapping) for row in rows]
+
+    def update_service(self, name: str, **fields: Any) -> ServiceConfig:
+        """Change some of a service's settings (any ServiceConfig field but name and created_at)."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update service field(s): {', '.join(sorted(unknown))}")
+        if "state" in fields:
+            _check(fields["state"], SERVICE_STATES, "service state")
+        with self._write() as conn:
+            sid = _service_id(conn, name)
+            if fields:
+                conn.execute(update(SERVICE).where(SERVICE.c.id == sid).values(**fields))
+        return self.get_service(name)
+
+    def remove_service(self, name: str) -> None:
+        """Delete the service and everything recorded about it."""
+        with self._write() as conn:
+            sid = _service_id(conn, name)
+            for table in _SERVICE_TABLES:
+                conn.execute(delete(table).where(table.c.service_id == sid))
+            conn.execute(delete(SERVICE).where(SERVICE.c.id == sid))
+
+    def settings(self, name: str) -> ServiceSettings:
+        """The subset of a service's settings the pure rules need."""
+        cfg = self.get_service(name)
+        return ServiceSettings(
+            timezone=cfg.timezone,
+            max_archive_children_pct=cfg.max_archive_children_pct,
+            max_archive_children_min=cfg.max_archive_children_min,
+            max_remove_rooms_pct=cfg.max_remove_rooms_pct,
+            max_remove_rooms_min=cfg.max_remove_rooms_min,
+        )
+
+    # --- cached snapshots ---------------------------------------------------------------------
+
+    def save_ccms_snapshot(
+        self, service: str, snap: CcmsSnapshot, *, read_at: dt.datetime | None = None
+    ) -> None:
+        """Replace the cached CCMS read of a service, atomically."""
+        with self._write() as conn:
+            snapshots.save_ccms(conn, _service_id(conn, service), snap, read_at or utcnow())
+
+    def save_portfolio_snapshot(
+        self, service: str, snap: PortfolioSnapshot, *, read_at: dt.datetime | None = None
+    ) -> None:
+        """Replace the cached portfolio read of a service, atomically."""
+        with self._write() as conn:
+            snapshots.save_portfolio(conn, _service_id(conn, service), snap, read_at or utcnow())
+
+    def load_ccms_snapshot(self, service: str) -> CcmsSnapshot | None:
+        with self._read() as conn:
+            return snapshots.load_ccms(conn, _service_id(conn, service))
+
+    def load_portfolio_snapshot(self, service: str) -> PortfolioSnapshot | None:
+        with self._read() as conn:
+            return snapshots.load_portfolio(conn, _service_id(conn, service))
+
+    def snapshot_read_at(self, service: str, side: Side) -> dt.datetime | None:
+        """When the cached read of one side was taken, or None if there is none."""
+        _check(side, {"ccms", "portfolio"}, "side")
+        with self._read() as conn:
+            return snapshots.read_at(conn, _service_id(conn, service), side)
+
+    def purge_cache(self, service: str) -> None:
+        """Forget both cached reads (personal data); mappings, runs and audit stay."""
+        with self._write() as conn:
+            snapshots.purge(conn, _service_id(conn, service))
+
+    # --- mappings and audit -------------------------------------------------------------------
+
+    def child_mappings(self, service: str) -> dict[str, ChildMapping]:
+        with self._read() as conn:
+            return _load_child_mappings(conn, _service_id(conn, service))
+
+    def room_mappings(self, service: str) -> dict[str, RoomMapping]:
+        with self._read() as conn:
+            return _load_room_mappings(conn, _service_id(conn, service))
+
+    def set_child_mappings(
+        self, service: str, mappings: Iterable[ChildMapping], *, who: str, reason: str = ""
+    ) -> None:
+        """Upsert child mappings; each one that actually changes gets an audit row."""
+        wanted = {m.child_id: m for m in mappings}
+        with self._write() as conn:
+            sid = _service_id(conn, service)
+            current = _load_child_mappings(conn, sid)
+            _upsert_mappings(
+                conn, sid, CHILD_MAP, "child_id", "child", current, wanted, who=who, reason=reason
+            )
+
+    def set_room_mappings(
+        self, service: str, mappings: Iterable[RoomMapping], *, who: str, reason: str = ""
+    ) -> None:
+        """Upsert room mappings; each one that actually changes gets an audit row."""
+        wanted = {m.room_id: m for m in mappings}
+        with self._write() as conn:
+            sid = _service_id(conn, service)
+            current = _load_room_mappings(conn, sid)
+            _upsert_mappings(
+                conn, sid, ROOM_MAP, "room_id", "room", current, wanted, who=who, reason=reason
+            )
+
+    def audit_log(
+        self, service: str, *, limit: int = 100, subject_id: str | None = None
+    ) -> list[AuditEntry]:
+        """Mapping changes, newest first (optionally of one child or room)."""
+        with self._read() as conn:
+            sid = _service_id(conn, service)
+            query = select(AUDIT).where(AUDIT.c.service_id == sid)
+            if subject_id is not None:
+                query = query.where(AUDIT.c.subject_id == subject_id)
+            rows = conn.execute(query.order_by(AUDIT.c.id.desc()).limit(limit)).all()
+        return [
+            AuditEntry(
+                service=service,
+                at=r.at,
+                who=r.who,
+                subject=r.subject,
+                subject_id=r.subject_id,
+                before=_loads(r.before),
+                after=_loads(r.after),
+                reason=r.reason,
+            )
+            for r in rows
+        ]
+
+    # --- runs and journal ---------------------------------------------------------------------
+
+    def start_run(
+        self,
+        service: str,
+        *,
+        kind: str,
+        dry_run: bool,
+        as_of: dt.date | None,
+        fingerprint: str | None,
+        who: str,
+    ) -> int:
+        """Record a run as 'running' before it touches anything; returns its id."""
+        _check(kind, RUN_KINDS, "run kind")
+        with self._write() as conn:
+            sid = _service_id(conn, service)
+            result = conn.execute(
+                insert(RUN).values(
+                    service_id=sid,
+                    started_at=utcnow(),
+                    kind=kind,
+                    dry_run=dry_run,
+                    as_of=as_of,
+                    plan_fingerprint=fingerprint,
+                    result="running",
+                    summary="{}",
+                    who=who,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, result: str, summary: dict[str, Any]) -> None:
+        _check(result, RUN_RESULTS - {"running"}, "run result")
+        with self._write() as conn:
+            done = conn.execute(
+                update(RUN)
+                .where(RUN.c.id == run_id)
+                .values(finished_at=utcnow(), result=result, summary=_dumps(summary))
+            )
+            if done.rowcount == 0:
+                raise RunNotFound(run_id)
+
+    def record_ops(self, run_id: int, service: str, ops: list[dict[str, Any]]) -> None:
+        """Journal a run's planned ops in one go.
+
+        Each dict needs ``op_id``, ``kind``, ``label``; ``payload`` (JSON-able dict, default {})
+        and ``state`` (default 'planned') are optional.
+        """
+        if not ops:
+            return
+        now = utcnow()
+        with self._write() as conn:
+            sid = _service_id(conn, service)
+            rows = []
+            for op in ops:
+                state = op.get("state", "planned")
+                _check(state, OP_STATES, "op state")
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "service_id": sid,
+                        "op_id": op["op_id"],
+                        "kind": op["kind"],
+                        "label": op["label"],
+                        "payload": _dumps(op.get("payload", {})),
+                        "state": state,
+                        "error": op.get("error"),
+                        "result": None,
+                        "updated_at": now,
+                    }
+                )
+            conn.execute(insert(OP), rows)
+
+    def set_op_state(
+        self,
+        run_id: int,
+        op_id: str,
+        state: str,
+        *,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        """Move one op on (committed at once, so a kill leaves the journal truthful)."""
+        _check(state, OP_STATES, "op state")
+        with self._write() as conn:
+            done = conn.execute(
+                update(OP)
+                .where(OP.c.run_id == run_id, OP.c.op_id == op_id)
+                .values(
+                    state=state,
+                    error=error,
+                    result=None if result is None else _dumps(result),
+                    updated_at=utcnow(),
+                )
+            )
+            if done.rowcount == 0:
+                raise OpNotFound(run_id, op_id)
+
+    def runs(self, service: str, limit: int = 50) -> list[RunRecord]:
+        """A service's runs, newest first."""
+        with self._read() as conn:
+            sid = _service_id(conn, service)
+            rows = conn.execute(
+                select(RUN).where(RUN.c.service_id == sid).order_by(RUN.c.id.desc()).limit(limit)
+            ).all()
+        return [_run_record(r, service) for r in rows]
+
+    def run(self, run_id: int) -> RunRecord:
+        with self._read() as conn:
+            row = conn.execute(
+                select(RUN, SERVICE.c.name.label("service_name"))
+                .join(SERVICE, SERVICE.c.id == RUN.c.service_id)
+                .where(RUN.c.id == run_id)
+            ).first()
+        if row is None:
+            raise RunNotFound(run_id)
+        return _run_record(row, row.service_name)
+
+    def run_ops(self, run_id: int) -> list[OpRecord]:
+        """A run's ops in the order they were planned."""
+        with self._read() as conn:
+            rows = conn.execute(_op_select().where(OP.c.run_id == run_id).order_by(OP.c.id)).all()
+        return [_op_record(r) for r in rows]
+
+    def unfinished_ops(self, service: str, *, exclude_run: int | None = None) -> list[OpRecord]:
+        """Ops of real (not dry) runs left planned, in flight or unknown, oldest first.
+
+        After a kill these may or may not have happened; the engine checks and resolves them
+        before planning afresh. ``exclude_run`` leaves out the caller's own current run.
+        """
+        with self._read() as conn:
+            sid = _service_id(conn, service)
+            query = (
+                _op_select()
+                .join(RUN, RUN.c.id == OP.c.run_id)
+                .where(
+                    OP.c.service_id == sid,
+                    OP.c.state.in_(UNFINISHED_OP_STATES),
+                    RUN.c.dry_run.is_(False),
+                )
+                .order_by(OP.c.id)
+            )
+            if exclude_run is not None:
+                query = query.where(OP.c.run_id != exclude_run)
+            rows = conn.execute(query).all()
+        return [_op_record(r) for r in rows]
+
+    def last_success(self, service: str) -> dt.datetime | None:
+        """When the last real run that finished 'ok' ended (for "next due")."""
+        with self._read() as conn:
+            sid = _service_id(conn, service)
+            return conn.execute(
+                select(RUN.c.finished_at)
+                .where(RUN.c.service_id == sid, RUN.c.result == "ok", RUN.c.dry_run.is_(False))
+                .order_by(RUN.c.finished_at.desc())
+                .limit(1)
+            ).scalar()
+
+    # --- lock ---------------------------------------------------------------------------------
+
+    def acquire_lock(self, service: str, *, user: str, host: str, pid: int) -> LockInfo | None:
+        """Take the service's sync lock: None if now ours, else who holds it.
+
+        The row's primary key makes the insert the arbiter, so two processes racing get exactly
+        one lock. A lock left by a dead process on this host is taken over.
+        """
+        for _attempt in range(5):
+            try:
+                with self._write() as conn:
+                    sid = _service_id(conn, service)
+                    conn.execute(
+                        insert(LOCK).values(
+                            service_id=sid, user=user, host=host, pid=pid, since=utcnow()
+                        )
+                    )
+                return None
+            except IntegrityError:
+                pass
+            holder = self.lock_holder(service)
+            if holder is None:
+                continue  # released meanwhile: try again
+            if holder.host == host and holder.pid == pid:
+                return None  # already ours
+            if holder.host != host or _pid_alive(holder.pid):
+                return holder
+            self._break_stale_lock(service, holder)
+        return self.lock_holder(service)
+
+    def release_lock(self, service: str, pid: int, *, host: str | None = None) -> bool:
+        """Release the lock if ``pid`` (on ``host``, when given) holds it; True if released."""
+        with self._write() as conn:
+            sid = _service_id(conn, service)
+            query = delete(LOCK).where(LOCK.c.service_id == sid, LOCK.c.pid == pid)
+            if host is not None:
+                query = query.where(LOCK.c.host == host)
+            return conn.execute(query).rowcount > 0
+
+    def lock_holder(self, service: str) -> LockInfo | None:
+        with self._read() as conn:
+            sid = _service_id(conn, service)
+            row = conn.execute(select(LOCK).where(LOCK.c.service_id == sid)).first()
+        if row is None:
+            return None
+        return LockInfo(service=service, user=row.user, host=row.host, pid=row.pid, since=row.since)
+
+    def _break_stale_lock(self, service: str, holder: LockInfo) -> None:
+        # Delete only that exact row: if another process broke it first and took the lock, the
+        # new row differs and survives.
+        with self._write() as conn:
+            sid = _service_id(conn, service)
+            conn.execute(
+                delete(LOCK).where(
+                    LOCK.c.service_id == sid,
+                    LOCK.c.host == holder.host,
+                    LOCK.c.pid == holder.pid,
+                    LOCK.c.since == holder.since,
+                )
+            )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _check(value: str, allowed: Iterable[str], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {sorted(allowed)}")
+
+
+def _service_id(conn: Connection, name: str) -> int:
+    sid = conn.execute(select(SERVICE.c.id).where(SERVICE.c.name == name)).scalar()
+    if sid is None:
+        raise ServiceNotFound(name)
+    return int(sid)
+
+
+def _service_select() -> Any:
+    return select(*(SERVICE.c[name] for name in _SERVICE_FIELDS))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _load_child_mappings(conn: Connection, sid: int) -> dict[str, ChildMapping]:
+    c = CHILD_MAP.c
+    rows = conn.execute(
+        select(
+            c.child_id,
+            c.action,
+            c.profile_id,
+            c.origin,
+            c.score,
+            c.reason,
+            c.synced_first_name,
+            c.synced_last_name,
+            c.synced_birth_date,
+        ).where(c.service_id == sid)
+    )
+    return {r[0]: ChildMapping(*r) for r in rows}
+
+
+def _load_room_mappings(conn: Connection, sid: int) -> dict[str, RoomMapping]:
+    c = ROOM_MAP.c
+    rows = conn.execute(
+        select(c.room_id, c.action, c.portfolio_room_id, c.origin).where(c.service_id == sid)
+    )
+    return {r[0]: RoomMapping(*r) for r in rows}
+
+
+def _upsert_mappings(
+    conn: Connection,
+    sid: int,
+    table: Table,
+    key: str,
+    subject: str,
+    current: dict[str, Any],
+    wanted: dict[str, Any],
+    *,
+    who: str,
+    reason: str,
+) -> None:
+    """Replace changed mapping rows (delete + insert, portable) and audit each change."""
+    changed = [m for k, m in wanted.items() if current.get(k) != m]
+    if not changed:
+        return
+    now = utcnow()
+    keys = [{"k": getattr(m, key)} for m in changed]
+    conn.execute(
+        delete(table).where(table.c.service_id == sid, table.c[key] == bindparam("k")), keys
+    )
+    conn.execute(
+        insert(table),
+        [
+            {**dataclasses.asdict(m), "service_id": sid, "who": who, "updated_at": now}
+            for m in changed
+        ],
+    )
+    conn.execute(
+        insert(AUDIT),
+        [
+            {
+                "service_id": sid,
+                "at": now,
+                "who": who,
+                "subject": subject,
+                "subject_id": getattr(m, key),
+                "before": _mapping_json(current.get(getattr(m, key))),
+                "after": _mapping_json(m),
+                "reason": reason,
+            }
+            for m in changed
+        ],
+    )
+
+
+def _mapping_json(mapping: Any) -> str | None:
+    return None if mapping is None else _dumps(dataclasses.asdict(mapping))
+
+
+def _op_select() -> Any:
+    return select(OP, SERVICE.c.name.label("service_name")).join(
+        SERVICE, SERVICE.c.id == OP.c.service_id
+    )
+
+
+def _run_record(row: Any, service: str) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        service=service,
+        kind=row.kind,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        dry_run=bool(row.dry_run),
+        as_of=row.as_of,
+        fingerprint=row.plan_fingerprint,
+        result=row.result,
+        who=row.who,
+        summary=json.loads(row.summary),
+    )
+
+
+def _op_record(row: Any) -> OpRecord:
+    return OpRecord(
+        run_id=row.run_id,
+        service=row.service_name,
+        op_id=row.op_id,
+        kind=row.kind,
+        label=row.label,
+        state=row.state,
+        payload=json.loads(row.payload),
+        updated_at=row.updated_at,
+        error=row.error,
+        result=_loads(row.result),
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (signal 0 checks without sending)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except OSError:
+        return True  # cannot tell: never break a lock we are unsure about
+    return True

@@ -1,0 +1,589 @@
+"""The store against real SQLite files: settings, migrations, round trips, journal, lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smtui.records import (
+    Booking,
+    CcmsSnapshot,
+    Child,
+    ChildMapping,
+    PortfolioRoom,
+    PortfolioSnapshot,
+    Profile,
+    Room,
+    RoomMapping,
+    ServiceSettings,
+)
+from smtui.store import (
+    DatabaseUnavailable,
+    OpNotFound,
+    ServiceConfig,
+    ServiceExists,
+    ServiceNotFound,
+    Store,
+    open_store,
+)
+from smtui.store.migrate import alembic_config
+from smtui.store.tables import metadata
+
+SYD = dt.timezone(dt.timedelta(hours=10))
+T0 = dt.datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "smtui.db"
+
+
+@pytest.fixture
+def store(db: Path) -> Store:
+    s = open_store(str(db))
+    yield s
+    s.close()
+
+
+def add(store: Store, name: str = "sunny") -> ServiceConfig:
+    return store.add_service(
+        ServiceConfig(
+            name=name, ccms_url="http://127.0.0.1:1/c", portfolio_url="http://127.0.0.1:1/p"
+        )
+    )
+
+
+def ccms_snapshot() -> CcmsSnapshot:
+    return CcmsSnapshot(
+        children=(
+            Child("c2", "Ava", "Nguyen", dt.date(2021, 2, 3), "active", T0, preferred_name="Avi"),
+            Child("c1", "Noah", "O'Brien", None, "inactive", T0.astimezone(SYD)),
+        ),
+        rooms=(Room("r1", "Possums", T0), Room("r0", "Wombats", T0)),
+        bookings=(
+            Booking("b1", "c2", "r1", dt.date(2025, 1, 6), (1, 3, 5), 1, "permanent", "placed"),
+            Booking(
+                "b2",
+                "c1",
+                "r0",
+                dt.date(2025, 2, 3),
+                (2,),
+                2,
+                "casual",
+                "suspended",
+                end_date=dt.date(2025, 6, 30),
+                updated_at=T0,
+            ),
+        ),
+        complete=False,
+        problems=("page 3 timed out",),
+    )
+
+
+def portfolio_snapshot() -> PortfolioSnapshot:
+    return PortfolioSnapshot(
+        profiles=(
+            Profile(
+                "p1", "Ava", "Nguyen", dt.date(2021, 2, 3), False, ("pr1", "pr2"), "c2", "accepted"
+            ),
+            Profile("p0", "Old", "Kid", None, True),
+        ),
+        rooms=(PortfolioRoom("pr1", "Possums", False, "r1"), PortfolioRoom("pr2", "Gone", True)),
+    )
+
+
+def count(store: Store, table: str, service_id: int | None = None) -> int:
+    query = f"SELECT count(*) FROM {table}"
+    with store.engine.connect() as conn:
+        if service_id is None:
+            return conn.exec_driver_sql(query).scalar_one()
+        return conn.exec_driver_sql(query + " WHERE service_id = ?", (service_id,)).scalar_one()
+
+
+def service_id(store: Store, name: str) -> int:
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT id FROM service WHERE name = ?", (name,)).scalar_one()
+
+
+# --- opening ---------------------------------------------------------------------------------
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(store: Store, db: Path) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    # WAL is a property of the file: a plain sqlite3 connection sees it too.
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    raw.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_database_file_is_private_to_its_owner(store: Store, db: Path) -> None:
+    assert db.stat().st_mode & 0o077 == 0
+
+
+def test_migration_creates_schema_at_head_and_reopen_is_a_no_op(db: Path) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with open_store(str(db)) as first:
+        add(first)
+
+    def schema() -> list[tuple[str, str]]:
+        raw = sqlite3.connect(db)
+        rows = raw.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+        version = raw.execute("SELECT version_num FROM alembic_version").fetchall()
+        raw.close()
+        return rows, version
+
+    before = schema()
+    assert before[1] == [(head,)]
+    assert {name for name, _ in before[0]} >= set(metadata.tables)
+    with open_store(str(db)) as second:
+        assert [s.name for s in second.list_services()] == ["sunny"]
+    assert schema() == before
+
+
+def test_migrated_schema_matches_the_sqlmodel_tables(store: Store) -> None:
+    with store.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, metadata) == []
+        # The comparison is live: a column the migrations lack shows up as a difference.
+        extended = sa.MetaData()
+        for table in metadata.tables.values():
+            table.to_metadata(extended)
+        extended.tables["service"].append_column(sa.Column("extra", sa.String()))
+        assert compare_metadata(ctx, extended) != []
+
+
+def test_default_location_env_override_and_explicit_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("SMTUI_DB", raising=False)
+    with open_store() as s:
+        add(s, "default")
+    assert (tmp_path / "data" / "smtui" / "smtui.db").exists()
+
+    monkeypatch.setenv("SMTUI_DB", str(tmp_path / "env.db"))
+    with open_store() as s:
+        assert s.list_services() == []
+        add(s, "from-env")
+    with open_store(f"sqlite:///{tmp_path / 'env.db'}") as s:
+        assert [x.name for x in s.list_services()] == ["from-env"]
+    with open_store(str(tmp_path / "data" / "smtui" / "smtui.db")) as s:
+        assert [x.name for x in s.list_services()] == ["default"]
+
+
+def test_explicit_path_in_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseUnavailable, match=r"directory .*missing"):
+        open_store(str(tmp_path / "nope" / "x.db"))
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list\n" * 200)
+    with pytest.raises(DatabaseUnavailable, match="not a database"):
+        open_store(str(notes))
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+def test_services_add_update_and_settings(store: Store) -> None:
+    cfg = add(store)
+    assert cfg.state == "not set up" and cfg.interval_hours == 12 and cfg.created_at is not None
+    with pytest.raises(ServiceExists):
+        add(store)
+    updated = store.update_service("sunny", state="active", max_remove_rooms_min=5, timezone="UTC")
+    assert updated.state == "active" and updated.max_remove_rooms_min == 5
+    assert store.settings("sunny") == ServiceSettings(timezone="UTC", max_remove_rooms_min=5)
+    with pytest.raises(ValueError, match="created_at"):
+        store.update_service("sunny", created_at=T0)
+    with pytest.raises(ServiceNotFound, match="nobody"):
+        store.get_service("nobody")
+
+
+# --- snapshots -------------------------------------------------------------------------------
+
+
+def test_snapshot_round_trip_equals_input(store: Store) -> None:
+    add(store)
+    add(store, "other")
+    assert store.load_ccms_snapshot("sunny") is None
+    assert store.snapshot_read_at("sunny", "ccms") is None
+    ccms, portfolio = ccms_snapshot(), portfolio_snapshot()
+    store.save_ccms_snapshot("sunny", ccms, read_at=T0)
+    store.save_portfolio_snapshot("sunny", portfolio)
+    store.save_ccms_snapshot("other", CcmsSnapshot((), (), ()))
+
+    assert store.load_ccms_snapshot("sunny") == ccms
+    assert store.load_portfolio_snapshot("sunny") == portfolio
+    assert store.snapshot_read_at("sunny", "ccms") == T0
+    assert store.load_ccms_snapshot("other") == CcmsSnapshot((), (), ())
+
+    # A new read replaces the old one entirely and leaves other services alone.
+    smaller = CcmsSnapshot(ccms.children[:1], (), ccms.bookings[1:])
+    store.save_ccms_snapshot("sunny", smaller)
+    assert store.load_ccms_snapshot("sunny") == smaller
+    assert store.load_portfolio_snapshot("sunny") == portfolio
+
+
+def test_store_works_from_worker_threads(store: Store) -> None:
+    add(store)
+    snap = ccms_snapshot()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pool.submit(store.save_ccms_snapshot, "sunny", snap).result()
+        loaded = [pool.submit(store.load_ccms_snapshot, "sunny") for _ in range(4)]
+        assert all(f.result() == snap for f in loaded)
+
+
+def test_concurrent_read_modify_write_calls_queue_instead_of_failing(store: Store) -> None:
+    # Each call reads the current mappings and then writes: without write transactions that
+    # start as writers (BEGIN IMMEDIATE), SQLite fails such a call at once with "database is
+    # locked" when another writer committed in between, instead of waiting on busy_timeout.
+    add(store)
+
+    def decide(worker: int) -> None:
+        for i in range(25):
+            mapping = ChildMapping(f"c{i % 5}", "link", f"p{worker}-{i}", origin="manual")
+            store.set_child_mappings("sunny", [mapping], who=f"w{worker}")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(decide, w) for w in range(4)]:
+            future.result()
+    assert len(store.audit_log("sunny", limit=1000)) == 100
+
+
+aware = st.datetimes(
+    min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(SYD)
+)
+dates = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1))
+text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+)
+children = st.builds(
+    Child,
+    id=text,
+    first_name=text,
+    last_name=text,
+    birth_date=st.none() | dates,
+    status=st.sampled_from(["active", "inactive", "archived"]),
+    updated_at=aware,
+    preferred_name=st.none() | text,
+)
+bookings = st.builds(
+    Booking,
+    id=text,
+    child_id=text,
+    room_id=text,
+    start_date=dates,
+    weekdays=st.lists(st.integers(1, 7), max_size=7).map(tuple),
+    every=st.sampled_from([1, 2]),
+    kind=st.sampled_from(["permanent", "casual"]),
+    status=st.sampled_from(["placed", "suspended", "cancelled"]),
+    end_date=st.none() | dates,
+    updated_at=st.none() | aware,
+)
+profiles = st.builds(
+    Profile,
+    id=text,
+    first_name=text,
+    last_name=text,
+    birth_date=st.none() | dates,
+    archived=st.booleans(),
+    room_ids=st.lists(text, max_size=3).map(tuple),
+    external_ref=st.none() | text,
+    invitation_status=st.sampled_from(["none", "pending", "accepted"]),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kids=st.lists(children, max_size=6),
+    books=st.lists(bookings, max_size=6),
+    profs=st.lists(profiles, max_size=6),
+    problems=st.lists(text, max_size=2),
+)
+def test_any_snapshot_round_trips(store: Store, kids, books, profs, problems) -> None:
+    if not store.list_services():
+        add(store)
+    ccms = CcmsSnapshot(tuple(kids), (Room("r", "R", T0),), tuple(books), False, tuple(problems))
+    portfolio = PortfolioSnapshot(tuple(profs), (), True, tuple(problems))
+    store.save_ccms_snapshot("sunny", ccms)
+    store.save_portfolio_snapshot("sunny", portfolio)
+    assert store.load_ccms_snapshot("sunny") == ccms
+    assert store.load_portfolio_snapshot("sunny") == portfolio
+
+
+def test_purge_cache_deletes_personal_data_but_keeps_mappings(store: Store) -> None:
+    add(store)
+    store.save_ccms_snapshot("sunny", ccms_snapshot())
+    store.save_portfolio_snapshot("sunny", portfolio_snapshot())
+    store.set_child_mappings("sunny", [ChildMapping("c2", "link", "p1")], who="kim")
+    store.set_room_mappings("sunny", [RoomMapping("r1", "link", "pr1")], who="kim")
+
+    store.purge_cache("sunny")
+
+    assert store.load_ccms_snapshot("sunny") is None
+    assert store.load_portfolio_snapshot("sunny") is None
+    for table in ("ccms_child", "ccms_room", "ccms_booking", "portfolio_profile", "portfolio_room"):
+        assert count(store, table) == 0, table
+    assert store.child_mappings("sunny") == {"c2": ChildMapping("c2", "link", "p1")}
+    assert store.room_mappings("sunny") == {"r1": RoomMapping("r1", "link", "pr1")}
+
+
+# --- mappings and audit ----------------------------------------------------------------------
+
+
+def test_mapping_upsert_audits_only_actual_changes(store: Store) -> None:
+    add(store)
+    first = [
+        ChildMapping("c1", "review", "p9", score=0.8, reason="name"),
+        ChildMapping("c2", "create", synced_birth_date=dt.date(2021, 2, 3)),
+    ]
+    store.set_child_mappings("sunny", first, who="auto")
+    assert store.child_mappings("sunny") == {m.child_id: m for m in first}
+    assert len(store.audit_log("sunny")) == 2
+
+    store.set_child_mappings("sunny", first, who="kim")  # nothing changed
+    assert len(store.audit_log("sunny")) == 2
+
+    decided = ChildMapping("c1", "link", "p9", origin="manual", score=0.8, reason="name")
+    store.set_child_mappings("sunny", [decided, first[1]], who="kim", reason="same child")
+    log = store.audit_log("sunny")
+    assert len(log) == 3
+    latest = log[0]
+    assert (latest.who, latest.subject, latest.subject_id, latest.reason) == (
+        "kim",
+        "child",
+        "c1",
+        "same child",
+    )
+    assert latest.before["action"] == "review" and latest.after["action"] == "link"
+    assert store.child_mappings("sunny")["c1"] == decided
+    (created,) = store.audit_log("sunny", subject_id="c2")
+    assert created.before is None and created.after["synced_birth_date"] == "2021-02-03"
+
+
+def test_room_mapping_unlink_is_audited(store: Store) -> None:
+    add(store)
+    store.set_room_mappings("sunny", [RoomMapping("r1", "link", "pr1")], who="auto")
+    store.set_room_mappings("sunny", [RoomMapping("r1", "link", "pr1")], who="kim")
+    unlinked = RoomMapping("r1", "ignore", "pr1", origin="manual")
+    store.set_room_mappings("sunny", [unlinked], who="kim", reason="holiday closure")
+    assert store.room_mappings("sunny") == {"r1": unlinked}
+    log = store.audit_log("sunny", subject_id="r1")
+    assert [(e.subject, e.who) for e in log] == [("room", "kim"), ("room", "auto")]
+    assert log[0].before["action"] == "link" and log[0].after["action"] == "ignore"
+
+
+# --- runs and journal ------------------------------------------------------------------------
+
+
+def test_journal_records_runs_and_op_states(store: Store) -> None:
+    add(store)
+    assert store.last_success("sunny") is None
+    run_id = store.start_run(
+        "sunny", kind="sync", dry_run=False, as_of=dt.date(2025, 3, 4), fingerprint="f1", who="cron"
+    )
+    store.record_ops(
+        run_id,
+        "sunny",
+        [
+            {
+                "op_id": "a",
+                "kind": "create_profile",
+                "label": "Create A",
+                "payload": {"d": dt.date(2025, 1, 1)},
+            },
+            {"op_id": "b", "kind": "archive_profile", "label": "Archive B"},
+        ],
+    )
+    store.set_op_state(run_id, "a", "in_flight")
+    store.set_op_state(run_id, "a", "done", result={"profile_id": "p7"})
+    store.set_op_state(run_id, "b", "failed", error="HTTP 500")
+    with pytest.raises(OpNotFound):
+        store.set_op_state(run_id, "zzz", "done")
+
+    ops = {o.op_id: o for o in store.run_ops(run_id)}
+    assert ops["a"].state == "done" and ops["a"].result == {"profile_id": "p7"}
+    assert ops["a"].payload == {"d": "2025-01-01"}
+    assert ops["b"].state == "failed" and ops["b"].error == "HTTP 500"
+    assert store.run(run_id).result == "running"
+
+    store.finish_run(run_id, "partial", {"done": 1, "failed": 1})
+    run = store.run(run_id)
+    assert (run.result, run.summary, run.fingerprint, run.who) == (
+        "partial",
+        {"done": 1, "failed": 1},
+        "f1",
+        "cron",
+    )
+    assert run.finished_at is not None and run.finished_at >= run.started_at
+    assert store.last_success("sunny") is None
+
+    ok = store.start_run(
+        "sunny", kind="sync", dry_run=False, as_of=None, fingerprint=None, who="cron"
+    )
+    store.finish_run(ok, "ok", {})
+    assert [r.id for r in store.runs("sunny")] == [ok, run_id]
+    assert store.last_success("sunny") == store.run(ok).finished_at
+
+
+def test_unfinished_ops_of_a_killed_run_are_found(store: Store) -> None:
+    add(store)
+    killed = store.start_run(
+        "sunny", kind="sync", dry_run=False, as_of=None, fingerprint="f", who="cron"
+    )
+    store.record_ops(
+        killed,
+        "sunny",
+        [
+            {"op_id": x, "kind": "move", "label": f"Move {x}"}
+            for x in ("done", "flying", "waiting", "lost")
+        ],
+    )
+    store.set_op_state(killed, "done", "done")
+    store.set_op_state(killed, "flying", "in_flight")
+    store.set_op_state(killed, "lost", "unknown")
+    dry = store.start_run(
+        "sunny", kind="sync", dry_run=True, as_of=None, fingerprint="f", who="kim"
+    )
+    store.record_ops(dry, "sunny", [{"op_id": "preview", "kind": "move", "label": "Move"}])
+    current = store.start_run(
+        "sunny", kind="sync", dry_run=False, as_of=None, fingerprint="g", who="cron"
+    )
+    store.record_ops(current, "sunny", [{"op_id": "new", "kind": "move", "label": "Move"}])
+
+    unfinished = store.unfinished_ops("sunny", exclude_run=current)
+    assert [(o.run_id, o.op_id, o.state) for o in unfinished] == [
+        (killed, "flying", "in_flight"),
+        (killed, "waiting", "planned"),
+        (killed, "lost", "unknown"),
+    ]
+    assert {o.op_id for o in store.unfinished_ops("sunny")} == {"flying", "waiting", "lost", "new"}
+
+
+# --- lock ------------------------------------------------------------------------------------
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_held_lock_names_its_holder(store: Store) -> None:
+    add(store)
+    assert store.acquire_lock("sunny", user="kim", host="box", pid=os.getpid()) is None
+    assert store.acquire_lock("sunny", user="kim", host="box", pid=os.getpid()) is None  # ours
+    holder = store.acquire_lock("sunny", user="lee", host="box", pid=os.getppid())
+    assert holder is not None
+    assert (holder.user, holder.host, holder.pid) == ("kim", "box", os.getpid())
+    assert holder.since.tzinfo is not None
+    assert "kim@box" in holder.describe() and str(os.getpid()) in holder.describe()
+    assert store.lock_holder("sunny") == holder
+
+    assert not store.release_lock("sunny", os.getppid())  # not the holder
+    assert store.release_lock("sunny", os.getpid())
+    assert store.lock_holder("sunny") is None
+    assert store.acquire_lock("sunny", user="lee", host="box", pid=os.getppid()) is None
+
+
+def test_stale_lock_on_this_host_is_taken_over_but_not_on_another(store: Store) -> None:
+    add(store)
+    add(store, "other")
+    here = socket.gethostname()
+    gone = dead_pid()
+    assert store.acquire_lock("sunny", user="cron", host=here, pid=gone) is None
+    assert store.acquire_lock("sunny", user="kim", host=here, pid=os.getpid()) is None
+    assert store.lock_holder("sunny").user == "kim"
+
+    assert store.acquire_lock("other", user="cron", host="elsewhere", pid=gone) is None
+    holder = store.acquire_lock("other", user="kim", host=here, pid=os.getpid())
+    assert holder is not None and holder.host == "elsewhere"
+
+
+CONTENDER = textwrap.dedent(
+    """
+    import os, socket, sys
+    from smtui.store import open_store
+    store = open_store(sys.argv[1])
+    sys.stdin.readline()  # wait for the start signal
+    holder = store.acquire_lock("sunny", user="u", host=socket.gethostname(), pid=os.getpid())
+    print("got" if holder is None else f"held {holder.pid}", flush=True)
+    sys.stdin.read()  # stay alive (holding the lock) until told to exit
+    """
+)
+
+
+def test_contending_processes_get_exactly_one_lock(store: Store, db: Path) -> None:
+    add(store)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONTENDER, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        answers = [p.stdout.readline().strip() for p in procs]
+    finally:
+        for p in procs:
+            p.stdin.close()
+            p.wait(timeout=30)
+    winners = [p.pid for p, a in zip(procs, answers, strict=True) if a == "got"]
+    assert len(winners) == 1, answers
+    assert all(a == f"held {winners[0]}" for a in answers if a != "got"), answers
+
+
+# --- removal ---------------------------------------------------------------------------------
+
+
+def test_remove_service_leaves_nothing_behind(store: Store) -> None:
+    for name in ("sunny", "other"):
+        add(store, name)
+        store.save_ccms_snapshot(name, ccms_snapshot())
+        store.save_portfolio_snapshot(name, portfolio_snapshot())
+        store.set_child_mappings(name, [ChildMapping("c1", "create")], who="kim")
+        store.set_room_mappings(name, [RoomMapping("r1", "create")], who="kim")
+        run_id = store.start_run(
+            name, kind="setup", dry_run=False, as_of=None, fingerprint="f", who="kim"
+        )
+        store.record_ops(run_id, name, [{"op_id": "x", "kind": "k", "label": "l"}])
+        store.acquire_lock(name, user="kim", host="box", pid=os.getpid())
+    sid = service_id(store, "sunny")
+    other = service_id(store, "other")
+    child_tables = [t for t in metadata.tables if t != "service"]
+    assert all(count(store, t, sid) > 0 for t in child_tables)
+
+    store.remove_service("sunny")
+
+    assert [s.name for s in store.list_services()] == ["other"]
+    assert {t: count(store, t, sid) for t in child_tables} == dict.fromkeys(child_tables, 0)
+    assert all(count(store, t, other) > 0 for t in child_tables)
+    with pytest.raises(ServiceNotFound):
+        store.remove_service("sunny")
