@@ -1,0 +1,5 @@
+"""`python -m smtui` is the `smtui` command."""
+
+from smtui.cli import main
+
+main()

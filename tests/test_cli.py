@@ -1,0 +1,90 @@
+"""The foundation as a new user meets it: the real CLI against the real sandbox."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from smtui.sandbox.admin import AdminClient
+from smtui.sandbox.server import RunningSandbox
+from tests.cli_helpers import add_service_args, run_cli
+
+COMMANDS = ("demo", "sandbox", "service", "refresh", "sync", "setup", "match", "mapping",
+            "explain", "log", "invitations")  # fmt: skip
+
+
+def test_help_lists_every_command_with_a_line_of_help(tmp_path: Path) -> None:
+    result = run_cli("--help", db=tmp_path / "s.db")
+    assert result.returncode == 0
+    listed = {
+        line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")
+    }
+    for command in COMMANDS:
+        assert command in listed, command
+        assert len(listed[command].split()) > 1, f"{command} has no help line"
+
+
+def test_add_then_refresh_stores_both_sides_and_prints_counts(
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+) -> None:
+    db = tmp_path / "smtui.db"
+    added = run_cli(*add_service_args(sandbox_world, "sunny-hill", "Australia/Sydney"), db=db)
+    assert added.returncode == 0, added.stderr
+    result = run_cli("refresh", "sunny-hill", db=db)
+    assert result.returncode == 0, result.stderr
+    counts = dict(
+        (line.rsplit(None, 1)[0].strip(), int(line.rsplit(None, 1)[1]))
+        for line in result.stdout.splitlines()
+    )
+    listing = {s["id"]: s for s in sandbox_admin.services()}["sunny-hill"]["counts"]
+    assert counts["children"] == listing["children"]
+    assert counts["rooms"] == listing["rooms"]
+    assert counts["bookings"] == listing["bookings"]
+    assert counts["profiles"] == listing["profiles"]
+    listed = run_cli("service", "list", db=db)
+    assert "sunny-hill" in listed.stdout and "not set up" in listed.stdout
+
+
+def test_world_readable_token_file_is_refused_with_the_fix(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    token = tmp_path / "ccms.token"
+    token.write_text("ccms-sandbox-token")
+    os.chmod(token, 0o644)
+    args = add_service_args(sandbox, "sunny-hill", "Australia/Sydney")
+    args[args.index("--ccms-token-env") : args.index("--ccms-token-env") + 2] = [
+        "--ccms-token-file",
+        str(token),
+    ]
+    result = run_cli(*args, db=tmp_path / "s.db")
+    assert result.returncode == 1
+    assert f"chmod 600 {token}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "ccms-sandbox-token" not in result.stderr + result.stdout
+    assert "No services yet" in run_cli("service", "list", db=tmp_path / "s.db").stdout
+
+
+def test_a_wrong_token_is_one_clear_line_that_never_shows_the_token(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    secret = "wrong-but-secret-token-123"
+    env = {"SMTUI_CCMS_TOKEN": secret}
+    assert run_cli(*add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane"), db=db,
+                   env=env).returncode == 0  # fmt: skip
+    result = run_cli("refresh", "gumnut-grove", db=db, env=env)
+    assert result.returncode == 1
+    assert "401" in result.stderr or "token" in result.stderr.lower()
+    assert secret not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_user_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    unknown = run_cli("refresh", "nowhere", db=db)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip().count("\n") == 0 and "nowhere" in unknown.stderr
+    bad_db = run_cli("service", "list", db=tmp_path / "missing-dir" / "x.db")
+    assert bad_db.returncode == 1 and "Traceback" not in bad_db.stderr
+    no_tty = run_cli(db=db)
+    assert no_tty.returncode == 1 and "smtui sync" in no_tty.stderr
