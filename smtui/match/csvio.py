@@ -38,7 +38,9 @@ def _rows(path: str | os.PathLike[str], required: Sequence[str]) -> Iterator[tup
             reader = csv.DictReader(handle)
             header = reader.fieldnames
             if not header:
-                raise CsvInputError(f"{name}: file is empty (expected columns {', '.join(required)})")
+                raise CsvInputError(
+                    f"{name}: file is empty (expected columns {', '.join(required)})"
+                )
             present = {h.strip() for h in header if h}
             missing = [c for c in required if c not in present]
             if missing:

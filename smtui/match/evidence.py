@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from smtui.match.names import (
     AGREE_WELL,
+    EXACT_FIRST,
+    EXACT_LAST,
     FIRST_QUALITY,
     LAST_QUALITY,
     PartMatch,
@@ -33,14 +36,18 @@ ARCHIVED_PENALTY = 3.0
 _DIGITS = re.compile(r"(\d+)")
 
 
+@lru_cache(maxsize=131072)
 def natural_key(ident: str) -> tuple[object, ...]:
     """Order ids as a person would (p2 before p10) so tie-breaks are stable and unsurprising."""
     return tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(ident))
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A child or profile reduced to what matching needs, normalised once."""
+class Person(NamedTuple):
+    """A child or profile reduced to what matching needs, normalised once.
+
+    NamedTuples, not frozen dataclasses, here and for Evidence: equally immutable, and several
+    times cheaper to build, which matters at tens of thousands per run.
+    """
 
     id: str
     first: tuple[str, ...]
@@ -49,10 +56,8 @@ class Person:
     birth_date: dt.date | None
     shown_first: str
     shown_last: str
-    shown_preferred: str
     key: str
     archived: bool = False
-    invited: bool = False
 
     @property
     def shown(self) -> str:
@@ -73,7 +78,6 @@ def child_person(child: Child) -> Person:
         birth_date=child.birth_date,
         shown_first=child.first_name.strip(),
         shown_last=child.last_name.strip(),
-        shown_preferred=(child.preferred_name or "").strip(),
         key=sort_key(first, last),
     )
 
@@ -88,15 +92,12 @@ def profile_person(profile: Profile) -> Person:
         birth_date=profile.birth_date,
         shown_first=profile.first_name.strip(),
         shown_last=profile.last_name.strip(),
-        shown_preferred="",
         key=sort_key(first, last),
         archived=profile.archived,
-        invited=profile.invitation_status in ("accepted", "pending"),
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     child_id: str
     profile_id: str
     score: float
@@ -140,10 +141,15 @@ def compare_dates(child: dt.date | None, profile: dt.date | None) -> tuple[str, 
         return "missing", "no birth date in CCMS"
     if child == profile:
         return "same", "same birth date"
-    if child.day <= 12 and child.day != child.month and (child.year, child.day, child.month) == (
-        profile.year,
-        profile.month,
-        profile.day,
+    if (
+        child.day <= 12
+        and child.day != child.month
+        and (child.year, child.day, child.month)
+        == (
+            profile.year,
+            profile.month,
+            profile.day,
+        )
     ):
         return "swapped", "birth date day/month swapped"
     days = abs((child - profile).days)
@@ -172,14 +178,17 @@ def _is_strong(first: PartMatch, last: PartMatch, swapped: bool) -> bool:
     """Both parts agree, with at most one small typo and no typo on top of a swap."""
     if first.kind not in FIRST_QUALITY or last.kind not in LAST_QUALITY:
         return False
-    typos = (first.kind == "typo") + (last.kind == "typo")
+    typos = (first.kind in ("slip", "typo")) + (last.kind == "typo")
     return typos == 0 or (typos == 1 and not swapped)
 
 
 def assess(child: Person, profile: Person) -> Evidence:
     """Weigh one pair. Pure and cheap: called only for candidate pairs."""
-    first, last = _orient(child, profile, swapped=False)
     swapped = False
+    if child.first == profile.first and child.last == profile.last:
+        first, last = EXACT_FIRST, EXACT_LAST  # the common case, without the comparisons
+    else:
+        first, last = _orient(child, profile, swapped=False)
     if first.kind not in FIRST_QUALITY or last.kind not in LAST_QUALITY:
         s_first, s_last = _orient(child, profile, swapped=True)
         if s_first.quality + s_last.quality > first.quality + last.quality + 0.05:
@@ -195,8 +204,8 @@ def assess(child: Person, profile: Person) -> Evidence:
     score = round(min(100.0, max(0.0, score)), 1)
     if dob == "far":
         tier = NOT_PLAUSIBLE
-    elif strong and dob == "same":
-        tier = LINK
+    elif strong and dob == "same" and first.kind != "typo":
+        tier = LINK  # a first name spelled differently may be another name: never linked
     elif (
         strong
         or (first.kind in AGREE_WELL and dob == "same")

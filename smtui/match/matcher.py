@@ -14,8 +14,7 @@ candidate graph is so sparse that the two rarely differ.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 
 from smtui.match.candidates import nominate
 from smtui.match.evidence import (
@@ -41,16 +40,16 @@ def _twin_index(people: Sequence[Person]) -> dict[str, list[Person]]:
                 groups[(person.birth_date, word)].append(person)
     twins: dict[str, list[Person]] = defaultdict(list)
     for members in groups.values():
-        for person in members:
-            for other in members:
-                if other.id != person.id and other not in twins[person.id]:
-                    twins[person.id].append(other)
+        if len(members) > 1:
+            for person in members:
+                known = {t.id for t in twins[person.id]}
+                twins[person.id].extend(
+                    o for o in members if o.id != person.id and o.id not in known
+                )
     return twins
 
 
-def _guard_twins(
-    ev: Evidence, child_twins: list[Person], profile_twins: list[Person]
-) -> Evidence:
+def _guard_twins(ev: Evidence, child_twins: list[Person], profile_twins: list[Person]) -> Evidence:
     """Twins share surname and birth date, so only the given name tells them apart.
 
     Without a well-agreeing given name (exact, preferred or a known nickname) a pair involving a
@@ -62,7 +61,7 @@ def _guard_twins(
         note = f"twin of {min(child_twins, key=lambda p: natural_key(p.id)).shown}: names differ"
     else:
         note = "profile has a twin with the same surname and birth date: names differ"
-    return replace(ev, tier=REVIEW, guard_note=note)
+    return ev._replace(tier=REVIEW, guard_note=note)
 
 
 def _suggestion_key(profile: Profile) -> tuple[object, ...]:
@@ -75,11 +74,18 @@ def _suggestion_key(profile: Profile) -> tuple[object, ...]:
     )
 
 
-def _is_duplicate_of(best: Evidence, other: Evidence) -> bool:
-    """Another profile that looks like this child as much as the best one does."""
-    if not (other.strong and other.dob in ("same", "missing")):
-        return False
-    return best.strong and best.dob in ("same", "missing")
+def _looks_like(ev: Evidence) -> bool:
+    """Strong name and nothing against it: a profile that could be this very child."""
+    return ev.strong and ev.dob in ("same", "missing")
+
+
+def _confirmed_duplicate(best: Evidence, other: Evidence) -> bool:
+    """A second profile with the same strong name and the same birth date: one child, twice.
+
+    Only these are held for the child during assignment; a look-alike without a birth date may
+    just as well belong to a same-named child, so it is mentioned but left for others.
+    """
+    return best.strong and other.strong and best.dob == other.dob == "same"
 
 
 def _pre_linked(
@@ -94,7 +100,8 @@ def _pre_linked(
         if child_id in child_ids and profile_id in profile_ids and profile_id not in taken:
             fixed[child_id] = profile_id
             taken.add(profile_id)
-    for profile in sorted(profiles, key=lambda p: natural_key(p.id)):
+    referenced = sorted((p for p in profiles if p.external_ref), key=lambda p: natural_key(p.id))
+    for profile in referenced:
         ref = profile.external_ref
         if ref in child_ids and ref not in fixed and profile.id not in taken:
             fixed[ref] = profile.id
@@ -117,19 +124,58 @@ def match_children(
     linked = dict(linked or {})
     fixed = _pre_linked(children, profiles, linked)
     claimed = set(linked.values()) | {p.id for p in profiles if p.external_ref}
+    all_children = [child_person(c) for c in children]
+    open_children = [c for c in all_children if c.id not in fixed]
+    free_profiles = sorted(
+        (profile_person(p) for p in profiles if p.id not in claimed),
+        key=lambda p: natural_key(p.id),
+    )
+    # Ties break on ids in natural order, never on input order.
+    child_rank = {
+        c.id: n for n, c in enumerate(sorted(open_children, key=lambda c: natural_key(c.id)))
+    }
+    profile_rank = {p.id: n for n, p in enumerate(free_profiles)}
+
+    def rank(ev: Evidence) -> tuple[object, ...]:
+        return (
+            -ev.tier,
+            -ev.score,
+            ev.archived,
+            child_rank[ev.child_id],
+            profile_rank[ev.profile_id],
+        )
+
+    options, contradicted = _weigh(all_children, open_children, free_profiles, rank)
+    chosen, taken, lost = _assign(options, rank)
+
     by_id = {p.id: p for p in profiles}
+    proposals: list[Proposal] = []
+    for child in children:
+        if child.id in fixed:
+            proposals.append(Proposal(child.id, "link", fixed[child.id], 100.0, "already linked"))
+        elif child.id in chosen:
+            ev, held = chosen[child.id]
+            free = [o for o in options[child.id] if o.profile_id not in taken]
+            loose = tuple(o.profile_id for o in free if _looks_like(ev) and _looks_like(o))
+            extra = tuple(o.profile_id for o in free if o.profile_id not in loose)
+            proposals.append(_proposal(ev, held, loose, extra, by_id))
+        else:
+            proposals.append(_create(child.id, contradicted.get(child.id), lost.get(child.id)))
+    return proposals
 
-    open_children = [child_person(c) for c in children if c.id not in fixed]
-    free_profiles = [profile_person(p) for p in profiles if p.id not in claimed]
-    free_profiles.sort(key=lambda p: natural_key(p.id))
-    nominated = nominate(open_children, free_profiles)
 
-    child_twins = _twin_index([child_person(c) for c in children])
+def _weigh(
+    all_children: Sequence[Person],
+    open_children: Sequence[Person],
+    free_profiles: Sequence[Person],
+    rank: Callable[[Evidence], tuple[object, ...]],
+) -> tuple[dict[str, list[Evidence]], dict[str, Evidence]]:
+    """Per child: plausible pairs best first, and the strongest name ruled out by birth date."""
+    child_twins = _twin_index(all_children)
     profile_twins = _twin_index(free_profiles)
     options: dict[str, list[Evidence]] = {}
     contradicted: dict[str, Evidence] = {}
-    pairs: list[Evidence] = []
-    for child, found in zip(open_children, nominated, strict=True):
+    for child, found in zip(open_children, nominate(open_children, free_profiles), strict=True):
         mine: list[Evidence] = []
         for j in found:
             profile = free_profiles[j]
@@ -142,75 +188,70 @@ def match_children(
                 mine.append(ev)
             elif ev.dob == "far" and ev.strong:
                 prior = contradicted.get(child.id)
-                if prior is None or ev.name_score > prior.name_score:
+                if prior is None or rank(ev) < rank(prior):
                     contradicted[child.id] = ev
-        mine.sort(key=_rank)
-        options[child.id] = mine
-        pairs.extend(mine)
-    pairs.sort(key=_rank)
+        options[child.id] = sorted(mine, key=rank)
+    return options, contradicted
 
+
+def _assign(
+    options: Mapping[str, list[Evidence]], rank: Callable[[Evidence], tuple[object, ...]]
+) -> tuple[dict[str, tuple[Evidence, tuple[str, ...]]], dict[str, str], dict[str, tuple[str, str]]]:
+    """Greedy one-to-one: strongest pair first; a child's confirmed duplicates are held for it.
+
+    Returns chosen (child_id -> (pair, held duplicate ids)), taken (profile_id -> child_id) and
+    lost (child_id -> (profile_id, winning child_id)) for children whose best profile went
+    elsewhere.
+    """
     chosen: dict[str, tuple[Evidence, tuple[str, ...]]] = {}
-    taken: dict[str, str] = {}  # profile_id -> child_id
-    lost: dict[str, tuple[str, str]] = {}  # child_id -> (profile_id, winner child_id)
-    for ev in pairs:
+    taken: dict[str, str] = {}
+    lost: dict[str, tuple[str, str]] = {}
+    for ev in sorted((ev for mine in options.values() for ev in mine), key=rank):
         if ev.child_id in chosen:
             continue
         if ev.profile_id in taken:
             lost.setdefault(ev.child_id, (ev.profile_id, taken[ev.profile_id]))
             continue
-        dupes = tuple(
-            o
+        held = tuple(
+            o.profile_id
             for o in options[ev.child_id]
             if o.profile_id != ev.profile_id
             and o.profile_id not in taken
-            and _is_duplicate_of(ev, o)
+            and _confirmed_duplicate(ev, o)
         )
-        chosen[ev.child_id] = (ev, tuple(o.profile_id for o in dupes))
-        for o in (ev, *dupes):
-            taken[o.profile_id] = ev.child_id
-
-    proposals: list[Proposal] = []
-    for child in children:
-        if child.id in fixed:
-            proposals.append(Proposal(child.id, "link", fixed[child.id], 100.0, "already linked"))
-        elif child.id in chosen:
-            ev, dupes = chosen[child.id]
-            extra = tuple(
-                o.profile_id
-                for o in options[child.id]
-                if o.profile_id not in taken and o.profile_id != ev.profile_id
-            )
-            proposals.append(_proposal(ev, dupes, extra, by_id))
-        else:
-            proposals.append(_create(child.id, contradicted.get(child.id), lost.get(child.id)))
-    return proposals
+        chosen[ev.child_id] = (ev, held)
+        for profile_id in (ev.profile_id, *held):
+            taken[profile_id] = ev.child_id
+    return chosen, taken, lost
 
 
-def _rank(ev: Evidence) -> tuple[object, ...]:
-    return (-ev.tier, -ev.score, ev.archived, natural_key(ev.child_id), natural_key(ev.profile_id))
+_COUNTS = {2: "two", 3: "three"}
 
 
 def _proposal(
     ev: Evidence,
-    dupes: tuple[str, ...],
+    held: tuple[str, ...],
+    loose: tuple[str, ...],
     extra: tuple[str, ...],
     by_id: Mapping[str, Profile],
 ) -> Proposal:
-    if dupes:
-        group = sorted((ev.profile_id, *dupes), key=lambda pid: _suggestion_key(by_id[pid]))
-        suggested, others = group[0], tuple(group[1:])
-        listed = ", ".join(sorted(group, key=natural_key))
-        reason = f"{len(group)} profiles look like this child ({listed}): pick one"
-        return Proposal(ev.child_id, "review", suggested, ev.score, reason, others + extra)
+    """Link, review, or a "pick one" review when several profiles look like this child."""
+    if held or loose:
+        group = sorted((ev.profile_id, *held), key=lambda pid: _suggestion_key(by_id[pid]))
+        listed = ", ".join(sorted((*group, *loose), key=natural_key))
+        count = len(group) + len(loose)
+        reason = f"{_COUNTS.get(count, count)} profiles look like this child ({listed}): pick one"
+        alternatives = (*group[1:], *loose, *extra)
+        return Proposal(ev.child_id, "review", group[0], ev.score, reason, alternatives)
     action = "link" if ev.tier == LINK else "review"
     return Proposal(ev.child_id, action, ev.profile_id, ev.score, ev.reason(), extra)
 
 
-def _create(
-    child_id: str, contradicted: Evidence | None, lost: tuple[str, str] | None
-) -> Proposal:
+def _create(child_id: str, contradicted: Evidence | None, lost: tuple[str, str] | None) -> Proposal:
     if contradicted is not None:
-        reason = f"same name as {contradicted.profile_id} but {contradicted.dob_note}"
+        exact = contradicted.first.kind == contradicted.last.kind == "exact"
+        same = "same name" if exact and not contradicted.swapped else "similar name"
+        reason = f"{same} as {contradicted.profile_id} but {contradicted.dob_note}"
     elif lost is not None:
         reason = f"closest profile {lost[0]} fits child {lost[1]} better; no other similar profile"
     else:

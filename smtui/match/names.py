@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from nicknames import NickNamer
 from rapidfuzz import fuzz
@@ -20,10 +20,16 @@ from rapidfuzz.distance import OSA
 _FOLD = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i"})
 _NON_WORD = re.compile(r"[\W_]+")
 
-_NICKNAMER = NickNamer()
 
 # How much each kind of agreement is worth (0..1); "different" scales with raw similarity.
-FIRST_QUALITY = {"exact": 1.0, "preferred": 0.97, "middle": 0.95, "nickname": 0.9, "typo": 0.8}
+FIRST_QUALITY = {
+    "exact": 1.0,
+    "preferred": 0.97,
+    "middle": 0.95,
+    "nickname": 0.9,
+    "slip": 0.85,
+    "typo": 0.8,
+}
 LAST_QUALITY = {"exact": 1.0, "part": 0.9, "typo": 0.8}
 DIFFERENT_WEIGHT = 0.6
 TYPO_RATIO = 85.0
@@ -31,10 +37,16 @@ TYPO_RATIO = 85.0
 AGREE_WELL = frozenset({"exact", "preferred", "middle", "nickname"})
 
 
+@lru_cache(maxsize=65536)
 def normalise(text: str | None) -> str:
-    """Casefold, drop accents and punctuation, collapse spaces: 'Zoë O'Brien-Ngā' -> 'zoe o brien nga'."""
+    """Casefold, drop accents and punctuation, collapse spaces.
+
+    'Zoë O'Brien-Ngā' -> 'zoe o brien nga'. Cached: the same names recur across both sides.
+    """
     if not text:
         return ""
+    if text.isascii():
+        return _NON_WORD.sub(" ", text.casefold()).strip()
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", bare.casefold().translate(_FOLD)).strip()
@@ -49,12 +61,34 @@ def sort_key(first: tuple[str, ...], last: tuple[str, ...]) -> str:
     return " ".join(sorted(first + last))
 
 
-@lru_cache(maxsize=65536)
+def _families() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """Read the nickname tables once: per-call lookups normalise and copy sets every time."""
+    namer = NickNamer()
+    nicknames, canonicals = namer.nickname_lookup, namer.canonical_lookup
+    family = {
+        name: frozenset({name, *nicknames.get(name, ()), *canonicals.get(name, ())})
+        for name in nicknames.keys() | canonicals.keys()
+    }
+    return family, {name: frozenset(canon) for name, canon in canonicals.items()}
+
+
+_FAMILY, _CANONICALS = _families()
+_ANCHORS = {name: canon | {name} for name, canon in _CANONICALS.items()}
+_NONE: frozenset[str] = frozenset()
+
+
 def name_family(name: str) -> frozenset[str]:
     """The name plus every name the nickname table relates it to, in either direction."""
-    return frozenset(
-        {name, *_NICKNAMER.nicknames_of(name), *_NICKNAMER.canonicals_of(name)},
-    )
+    return _FAMILY.get(name) or frozenset((name,))
+
+
+def name_anchors(name: str) -> frozenset[str]:
+    """The name plus the full names it shortens: a small index key set.
+
+    Two names are nicknames of each other exactly when one's family meets the other's anchors
+    (the package's two tables are inverses), so indexing one side by anchors is enough.
+    """
+    return _ANCHORS.get(name) or frozenset((name,))
 
 
 @lru_cache(maxsize=262144)
@@ -62,11 +96,9 @@ def are_nicknames(a: str, b: str) -> bool:
     """True when one is a nickname of the other or both shorten the same name (Liz, Beth)."""
     if a == b:
         return False
-    fa, fb = name_family(a), name_family(b)
-    if b in fa or a in fb:
+    if b in name_family(a) or a in name_family(b):
         return True
-    canon_a = _NICKNAMER.canonicals_of(a)
-    return bool(canon_a and canon_a & _NICKNAMER.canonicals_of(b))
+    return not _CANONICALS.get(a, _NONE).isdisjoint(_CANONICALS.get(b, _NONE))
 
 
 @lru_cache(maxsize=262144)
@@ -83,17 +115,49 @@ def is_typo(a: str, b: str) -> bool:
     return fuzz.ratio(a, b) >= TYPO_RATIO
 
 
+@lru_cache(maxsize=262144)
+def is_slip(a: str, b: str) -> bool:
+    """A keyboard slip that cannot plausibly be another name: safe enough to link on.
+
+    Swapped neighbours (Olivai), a doubled or undoubled letter (Isabela, Lilly), or one letter
+    changed or dropped inside a long name. Not an edit at the end: Daniel/Daniela, Mario/Maria
+    and Mila/Milo are different names, and twins are often given exactly such pairs.
+    """
+    if a == b or min(len(a), len(b)) < 4:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diffs) == 2 and diffs[1] == diffs[0] + 1:
+            i = diffs[0]
+            return a[i] == b[i + 1] and a[i + 1] == b[i]
+        return len(diffs) == 1 and diffs[0] < len(a) - 1 and len(a) >= 6
+    if abs(len(a) - len(b)) != 1:
+        return False
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    pairs = enumerate(zip(longer, shorter, strict=False))
+    i = next((k for k, (x, y) in pairs if x != y), len(shorter))
+    if longer[:i] + longer[i + 1 :] != shorter:
+        return False
+    doubled = (i > 0 and longer[i] == longer[i - 1]) or (
+        i + 1 < len(longer) and longer[i] == longer[i + 1]
+    )
+    return doubled or (i < len(longer) - 1 and len(shorter) >= 6)
+
+
 def similarity(a: str, b: str) -> float:
     return fuzz.ratio(a, b) / 100.0
 
 
-@dataclass(frozen=True, slots=True)
-class PartMatch:
+class PartMatch(NamedTuple):
     """How one name part (first or last) of a profile relates to the child's."""
 
-    kind: str  # exact | preferred | middle | nickname | part | typo | different
+    kind: str  # exact | preferred | middle | nickname | part | slip | typo | different
     quality: float
     note: str = ""
+
+
+EXACT_FIRST = PartMatch("exact", FIRST_QUALITY["exact"])
+EXACT_LAST = PartMatch("exact", LAST_QUALITY["exact"])
 
 
 def compare_first(
@@ -107,13 +171,11 @@ def compare_first(
     if not profile_first or not (child_first or child_preferred):
         return PartMatch("different", 0.0)
     if child_first == profile_first or "".join(child_first) == "".join(profile_first):
-        return PartMatch("exact", FIRST_QUALITY["exact"])
+        return EXACT_FIRST
     if child_preferred and (
         child_preferred == profile_first or child_preferred[0] == profile_first[0]
     ):
-        return PartMatch(
-            "preferred", FIRST_QUALITY["preferred"], f"preferred name {shown_profile}"
-        )
+        return PartMatch("preferred", FIRST_QUALITY["preferred"], f"preferred name {shown_profile}")
     if child_first and child_first[0] == profile_first[0]:
         return PartMatch("middle", FIRST_QUALITY["middle"], "middle name differs")
     p0 = profile_first[0]
@@ -128,8 +190,11 @@ def compare_first(
         if not given:
             continue
         joined = " ".join(given)
+        if is_slip(joined, joined_p) or is_slip(given[0], p0):
+            return PartMatch("slip", FIRST_QUALITY["slip"], f"first name typo {shown_profile}")
         if is_typo(joined, joined_p) or is_typo(given[0], p0):
-            return PartMatch("typo", FIRST_QUALITY["typo"], f"first name typo {shown_profile}")
+            note = f"first name spelled differently ({shown_profile})"
+            return PartMatch("typo", FIRST_QUALITY["typo"], note)
         best = max(best, similarity(joined, joined_p))
     return PartMatch("different", DIFFERENT_WEIGHT * best, f"first name differs ({shown_profile})")
 
@@ -141,7 +206,7 @@ def compare_last(
     if not child_last or not profile_last:
         return PartMatch("different", 0.0)
     if child_last == profile_last or "".join(child_last) == "".join(profile_last):
-        return PartMatch("exact", LAST_QUALITY["exact"])
+        return EXACT_LAST
     cs, ps = set(child_last), set(profile_last)
     if ps < cs or cs < ps:
         return PartMatch("part", LAST_QUALITY["part"], f"surname shortened to {shown_profile}")
