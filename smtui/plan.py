@@ -8,10 +8,13 @@ apply performs it. The rules live in smtui.rules and docs/sync-rules.md.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
+from array import array
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, Literal
 
 from smtui.records import (
@@ -25,7 +28,7 @@ from smtui.records import (
     RoomMapping,
     ServiceSettings,
 )
-from smtui.rules import first_occurrence, target_rooms_from_firsts, window
+from smtui.rules import first_occurrences, target_rooms_from_firsts, window
 
 OpKind = Literal[
     "create_room",
@@ -64,12 +67,13 @@ class Operation:
     ``id`` is derived from kind, subject ids and a hash of the payload, so the same change planned
     twice has the same id (usable as an Idempotency-Key). ``portfolio_room_id`` is None when the
     room is created earlier in the same plan: apply resolves ``room_id`` through the room mapping
-    it recorded. ``fields`` values are JSON-able (dates as ISO strings). For create_profile,
-    ``rooms`` is a tuple of (CCMS room id, portfolio room id or None) pairs.
+    it recorded. ``fields`` values are JSON-able (dates as ISO strings). create_profile's
+    ``room_ids`` are CCMS room ids, resolved the same way.
 
-    After success apply records: create_room / link_room -> RoomMapping(room_id, 'create' or
-    'link', portfolio_room_id); create_profile / link_profile -> ChildMapping(child_id, 'link',
-    profile_id); and the plan's ``synced`` values for that child.
+    After success apply records: create_room / link_room -> RoomMapping(room_id, portfolio room);
+    create_profile / link_profile / update_profile -> ChildMapping(child_id, 'link', profile_id)
+    with synced_* set to the CCMS values (Plan.synced). An update_profile with no PATCH fields
+    only records them: the portfolio already agrees.
     """
 
     id: str
@@ -82,17 +86,10 @@ class Operation:
     fields: tuple[tuple[str, Any], ...] = ()
     held: bool = False
 
-    def get(self, name: str, default: Any = None) -> Any:
-        """The value of one payload field."""
-        for key, value in self.fields:
-            if key == name:
-                return value
-        return default
-
 
 @dataclass(frozen=True, slots=True)
 class SyncedFields:
-    """CCMS values to store as ChildMapping.synced_* once the child's profile ops succeed."""
+    """CCMS values to store as ChildMapping.synced_* once the child's profile op succeeds."""
 
     child_id: str
     first_name: str
@@ -102,6 +99,8 @@ class SyncedFields:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """One sync's operations in apply order, with what a person must see before confirming."""
+
     operations: tuple[Operation, ...]
     fingerprint: str
     as_of: dt.date
@@ -115,10 +114,6 @@ class Plan:
         """Archive ops over a threshold: not applied until a person approves."""
         return tuple(op for op in self.operations if op.held)
 
-    @property
-    def runnable(self) -> tuple[Operation, ...]:
-        return tuple(op for op in self.operations if not op.held)
-
     def counts(self) -> dict[str, int]:
         """Operations per kind, in apply order, kinds with none left out."""
         out: dict[str, int] = {}
@@ -128,20 +123,16 @@ class Plan:
 
     @property
     def is_empty(self) -> bool:
-        """Nothing to do. Synced values to record count as work: they need no HTTP call, but
-        without them an educator's edit would be overwritten at the next CCMS change."""
-        return not self.operations and not self.synced
+        """Nothing to do (every synced value to record rides on a profile operation)."""
+        return not self.operations
 
 
 # --- ids and fingerprints ------------------------------------------------------------------
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    return value
+    """Dates travel as ISO strings: the payload is journaled as JSON and sent as JSON."""
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def make_operation(
@@ -154,10 +145,12 @@ def make_operation(
     portfolio_room_id: str | None = None,
     fields: tuple[tuple[str, Any], ...] = (),
 ) -> Operation:
-    """Build an Operation with its stable id (the label is not part of the identity)."""
+    """Build an Operation with its stable id (the label is not part of the identity).
+
+    ``fields`` values must already be JSON-able (see _jsonable).
+    """
     payload = json.dumps(
-        [kind, child_id, room_id, profile_id, portfolio_room_id, _jsonable(fields)],
-        separators=(",", ":"),
+        [kind, child_id, room_id, profile_id, portfolio_room_id, fields], separators=(",", ":")
     )
     digest = hashlib.sha256(payload.encode()).hexdigest()[:10]
     subject = ":".join(s for s in (child_id, room_id, profile_id, portfolio_room_id) if s)
@@ -173,10 +166,40 @@ def make_operation(
     )
 
 
+def _column(values: list[Any]) -> bytes:
+    """One field of every record as bytes, encoded by type: hashing 300k bookings through
+    generic reprs of dates took seconds, ordinals and joins take tens of milliseconds."""
+    kinds = set(map(type, values)) - {type(None)}
+    if kinds == {str}:
+        return "\x1f".join([v if v is not None else "\x00" for v in values]).encode()
+    if kinds == {dt.date}:
+        return array("q", [v.toordinal() if v is not None else 0 for v in values]).tobytes()
+    if kinds == {dt.datetime}:
+        if all(v is None or v.tzinfo is not None for v in values):
+            return array("d", [v.timestamp() if v is not None else 0.0 for v in values]).tobytes()
+        return "\x1f".join([v.isoformat() if v is not None else "" for v in values]).encode()
+    if kinds == {tuple}:
+        try:  # weekdays: small ints
+            return b"\xff".join(map(bytes, values))
+        except (TypeError, ValueError):
+            pass
+    return repr(values).encode()
+
+
+def _rows(records: list[Any]) -> bytes:
+    if not records:
+        return b"[]"
+    cols = [_column(list(map(attrgetter(f.name), records))) for f in fields(records[0])]
+    return b"".join(len(c).to_bytes(8, "big") + c for c in cols)
+
+
 def _canonical(records: Any) -> bytes:
-    # Dataclass reprs are deterministic (field order, repr of dates); sorting by id makes the
-    # fingerprint independent of the order pages came back in.
-    return repr(sorted(records, key=lambda r: r.id)).encode()
+    """Sorted by id, so the order pages came back in does not change the fingerprint."""
+    return _rows(sorted(records, key=attrgetter("id")))
+
+
+def _canonical_maps(maps: Mapping[str, Any]) -> bytes:
+    return _rows([v for _, v in sorted(maps.items())])
 
 
 def fingerprint_inputs(
@@ -197,8 +220,8 @@ def fingerprint_inputs(
         _canonical(portfolio.profiles),
         _canonical(portfolio.rooms),
         repr((portfolio.complete, portfolio.problems)).encode(),
-        repr(sorted(child_maps.items())).encode(),
-        repr(sorted(room_maps.items())).encode(),
+        _canonical_maps(child_maps),
+        _canonical_maps(room_maps),
         repr(settings).encode(),
         as_of.isoformat().encode(),
     ):
@@ -288,19 +311,15 @@ class _Planner:
 
     def _index_bookings(self, bookings: tuple[Booking, ...]) -> None:
         """One pass: each booking's first occurrence in the window, by room and by child."""
-        start, end = self.start, self.end
         self.active_rooms: set[str] = set()
         self.firsts_by_child: dict[str, list[tuple[dt.date, str]]] = {}
-        for b in bookings:
-            if b.status != "placed" or b.start_date > end:
-                continue
-            if b.end_date is not None and b.end_date < start:
-                continue
-            d = first_occurrence(b, start, end)
-            if d is None:
-                continue
+        by_child = self.firsts_by_child
+        for b, d in first_occurrences(bookings, self.start, self.end):
             self.active_rooms.add(b.room_id)
-            self.firsts_by_child.setdefault(b.child_id, []).append((d, b.room_id))
+            if b.child_id in by_child:
+                by_child[b.child_id].append((d, b.room_id))
+            else:
+                by_child[b.child_id] = [(d, b.room_id)]
 
     def room_name(self, room_id: str) -> str:
         room = self.ccms_rooms.get(room_id)
@@ -398,7 +417,9 @@ class _Planner:
         by_ref = {
             p.external_ref: p for p in self.portfolio.profiles if p.external_ref and not p.archived
         }
-        for cid in sorted(set(children) | set(self.child_maps)):
+        odd: list[str] = []  # per-child warnings, sorted once at the end
+        # Order does not matter here: operations are sorted by plan_sync, reports below.
+        for cid in set(children) | set(self.child_maps):
             m = self.child_maps.get(cid)
             child = children.get(cid)
             active = child is not None and child.status == "active"
@@ -411,7 +432,7 @@ class _Planner:
             if m.profile_id is None:
                 if m.action == "link":
                     if active:
-                        self.warnings.append(f"child {cid}: linked without a profile; choose one")
+                        odd.append(f"child {cid}: linked without a profile; choose one")
                 elif active and child is not None:
                     existing = by_ref.get(cid)
                     if existing is not None:
@@ -422,9 +443,7 @@ class _Planner:
             profile = self.profiles.get(m.profile_id)
             if profile is None:
                 if active:
-                    self.warnings.append(
-                        f"child {cid}: its profile {m.profile_id} is not in the portfolio"
-                    )
+                    odd.append(f"child {cid}: its profile {m.profile_id} is not in the portfolio")
                 continue
             if not profile.archived:
                 self.integrated += 1
@@ -442,21 +461,22 @@ class _Planner:
                         profile_id=profile.id,
                     )
                 )
+        self.warnings.extend(sorted(odd))
         if self.waiting_for_room:
             self.warnings.append(
                 f"{len(self.waiting_for_room)} child(ren) to create have no booked portfolio room "
                 f"from {self.start.isoformat()} to {self.end.isoformat()}; created once booked: "
-                + ", ".join(self.waiting_for_room[:10])
+                + ", ".join(sorted(self.waiting_for_room)[:10])
                 + (" …" if len(self.waiting_for_room) > 10 else "")
             )
 
     def _create_profile(self, child: Child) -> None:
         targets = self.targets(child.id) or frozenset()
-        rooms = tuple(sorted((rid, self.managed[rid]) for rid in targets if rid in self.managed))
+        rooms = tuple(sorted(rid for rid in targets if rid in self.managed))
         if not rooms:
             self.waiting_for_room.append(child.id)
             return
-        names = ", ".join(self.room_name(rid) for rid, _ in rooms)
+        names = ", ".join(self.room_name(rid) for rid in rooms)
         self.ops.append(
             make_operation(
                 "create_profile",
@@ -467,7 +487,7 @@ class _Planner:
                     ("last_name", child.last_name),
                     ("birth_date", _jsonable(child.birth_date)),
                     ("external_ref", child.id),
-                    ("rooms", rooms),
+                    ("room_ids", rooms),
                 ),
             )
         )
@@ -479,8 +499,13 @@ class _Planner:
         self, child: Child, m: ChildMapping, profile: Profile, *, adopted: bool
     ) -> None:
         cid, pid = child.id, profile.id
-        name = _name(child, profile, cid)
-        changes, synced = field_changes(child, m, profile)
+        name = f"{child.first_name} {child.last_name}".strip() or cid
+        recorded = (m.synced_first_name, m.synced_last_name, m.synced_birth_date)
+        if recorded == (child.first_name, child.last_name, child.birth_date):
+            changes: tuple[tuple[str, Any], ...] = ()  # nothing changed in the CCMS: fast path
+            synced = None
+        else:
+            changes, synced = field_changes(child, m, profile)
         if profile.external_ref != cid or adopted:
             how = " (found by its external reference)" if adopted else ""
             self.ops.append(
@@ -492,19 +517,21 @@ class _Planner:
                     fields=(("external_ref", cid), *changes),
                 )
             )
-        elif changes:
+        elif synced is not None:
+            # With no field to PATCH the op still records the synced values after success, so
+            # a later CCMS change is recognised as one.
             what = ", ".join(n.replace("_", " ") for n, _ in changes)
+            label = f"update {name}: {what}" if changes else f"record {name}'s CCMS details"
             self.ops.append(
                 make_operation(
                     "update_profile",
-                    f"update {name}: {what}",
+                    label,
                     child_id=cid,
                     profile_id=pid,
                     fields=changes,
                 )
             )
-        recorded = (m.synced_first_name, m.synced_last_name, m.synced_birth_date)
-        if (synced.first_name, synced.last_name, synced.birth_date) != recorded:
+        if synced is not None:
             self.synced.append(synced)
         if profile.archived:
             self.ops.append(
@@ -521,9 +548,10 @@ class _Planner:
         targets = self.targets(cid)
         if targets is None:
             return
-        want = {rid: self.managed[rid] for rid in targets if rid in self.managed}
-        want_pids = {p for p in want.values() if p is not None}
-        have = set(profile.room_ids)
+        managed = self.managed
+        want = {rid: managed[rid] for rid in targets if rid in managed}
+        want_pids = set(want.values())
+        have = profile.room_ids
         for rid, room_pid in want.items():
             if room_pid is None or room_pid not in have:
                 self.ops.append(
@@ -626,17 +654,26 @@ def plan_sync(
     ``as_of`` is the service's local date (rules.today_in). ``approve=True`` is a person's
     go-ahead for archives over the thresholds; it never overrides the incomplete-read guard.
     """
-    p = _Planner(ccms, portfolio, child_maps, room_maps, settings, as_of)
-    p.plan_rooms()
-    p.plan_children()
-    p.apply_safety(approve)
+    # Planning allocates hundreds of thousands of short-lived tuples and no cycles; left on,
+    # the collector would re-traverse every record of both snapshots again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        p = _Planner(ccms, portfolio, child_maps, room_maps, settings, as_of)
+        p.plan_rooms()
+        p.plan_children()
+        p.apply_safety(approve)
+        fingerprint = fingerprint_inputs(ccms, portfolio, child_maps, room_maps, settings, as_of)
+    finally:
+        if collecting:
+            gc.enable()
     ops = sorted(p.ops, key=lambda op: (_ORDER[op.kind], op.id))
     return Plan(
         operations=tuple(ops),
-        fingerprint=fingerprint_inputs(ccms, portfolio, child_maps, room_maps, settings, as_of),
+        fingerprint=fingerprint,
         as_of=as_of,
         warnings=tuple(p.warnings),
-        needs_review=tuple(p.needs_review),
+        needs_review=tuple(sorted(p.needs_review)),
         invitations_none=tuple(sorted(p.invitations_none)),
         synced=tuple(sorted(p.synced, key=lambda s: s.child_id)),
     )

@@ -10,10 +10,10 @@ See docs/sync-rules.md for the rules in prose with worked examples.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from smtui.records import Booking, Child, ChildMapping, PortfolioRoom, Profile, Room, RoomMapping
+from smtui.records import Booking, Child, PortfolioRoom, Profile, Room, RoomMapping
 
 WINDOW_DAYS = 42  # the current week and the five following
 _DAY = dt.timedelta(days=1)
@@ -54,33 +54,39 @@ def _is_live(b: Booking) -> bool:
     return b.status == "placed"
 
 
-def _clip(b: Booking, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
+# Arithmetic is on proleptic ordinals (ints): 1 is Monday 0001-01-01, so (o - 1) % 7 is the
+# weekday with Monday = 0. It is several times faster than date/timedelta arithmetic.
+
+
+def _clip(b: Booking, start: dt.date, end: dt.date) -> tuple[int, int] | None:
     lo = max(start, b.start_date)
     hi = end if b.end_date is None else min(end, b.end_date)
-    return (lo, hi) if lo <= hi else None
+    return (lo.toordinal(), hi.toordinal()) if lo <= hi else None
 
 
 def _weekdays(b: Booking) -> set[int]:
     return {w for w in b.weekdays if 1 <= w <= 7}
 
 
-def _step(b: Booking) -> int:
-    return 14 if b.every == 2 else 7
+def _anchor(b: Booking) -> int:
+    """Ordinal of the Monday of the week of start_date: fortnights count from it."""
+    o = b.start_date.toordinal()
+    return o - (o - 1) % 7
 
 
-def _first_on_or_after(b: Booking, weekday: int, lo: dt.date) -> dt.date:
-    """First date >= lo on ``weekday`` that lies in an 'on' week of the booking."""
-    d = lo + dt.timedelta(days=(weekday - 1 - lo.weekday()) % 7)
-    if b.every == 2 and ((d - week_monday(b.start_date)).days // 7) % 2:
-        d += dt.timedelta(days=7)
+def _first_on_or_after(b: Booking, weekday: int, lo: int, anchor: int) -> int:
+    """First ordinal >= lo on ``weekday`` in an 'on' week of the booking."""
+    d = lo + (weekday - 1 - (lo - 1) % 7) % 7
+    if b.every == 2 and (d - anchor) // 7 % 2:
+        d += 7
     return d
 
 
-def _last_on_or_before(b: Booking, weekday: int, hi: dt.date) -> dt.date:
-    """Last date <= hi on ``weekday`` that lies in an 'on' week of the booking."""
-    d = hi - dt.timedelta(days=(hi.weekday() - (weekday - 1)) % 7)
-    if b.every == 2 and ((d - week_monday(b.start_date)).days // 7) % 2:
-        d -= dt.timedelta(days=7)
+def _last_on_or_before(b: Booking, weekday: int, hi: int, anchor: int) -> int:
+    """Last ordinal <= hi on ``weekday`` in an 'on' week of the booking."""
+    d = hi - ((hi - 1) % 7 - (weekday - 1)) % 7
+    if b.every == 2 and (d - anchor) // 7 % 2:
+        d -= 7
     return d
 
 
@@ -94,31 +100,56 @@ def occurrences(booking: Booking, start: dt.date, end: dt.date) -> list[dt.date]
     if span is None:
         return []
     lo, hi = span
-    step = dt.timedelta(days=_step(booking))
-    found: list[dt.date] = []
+    anchor = _anchor(booking)
+    step = 14 if booking.every == 2 else 7
+    found: list[int] = []
     for wd in _weekdays(booking):
-        d = _first_on_or_after(booking, wd, lo)
-        while d <= hi:
-            found.append(d)
-            d += step
+        found.extend(range(_first_on_or_after(booking, wd, lo, anchor), hi + 1, step))
     found.sort()
-    return found
+    return [dt.date.fromordinal(o) for o in found]
 
 
 def first_occurrence(booking: Booking, start: dt.date, end: dt.date) -> dt.date | None:
-    """Earliest occurrence in [start, end] without listing them (the planner's hot path)."""
-    if not _is_live(booking):
-        return None
-    span = _clip(booking, start, end)
-    if span is None:
-        return None
-    lo, hi = span
-    best = None
-    for wd in _weekdays(booking):
-        d = _first_on_or_after(booking, wd, lo)
-        if d <= hi and (best is None or d < best):
-            best = d
-    return best
+    """Earliest occurrence in [start, end], without listing them."""
+    found = next(first_occurrences((booking,), start, end), None)
+    return found[1] if found is not None else None
+
+
+def first_occurrences(
+    bookings: Iterable[Booking], start: dt.date, end: dt.date
+) -> Iterator[tuple[Booking, dt.date]]:
+    """(booking, its first occurrence in [start, end]) for each booking that occurs there.
+
+    One tight loop over plain ints: the planner runs it over every booking of a service (300k
+    for a big one) on each sync, so helper calls per booking would dominate the plan's time.
+    """
+    s_ord, e_ord = start.toordinal(), end.toordinal()
+    for b in bookings:
+        sd, ed = b.start_date, b.end_date
+        if b.status != "placed" or sd > end or (ed is not None and ed < start):
+            continue
+        lo = s_ord if sd <= start else sd.toordinal()
+        hi = e_ord if ed is None or ed >= end else ed.toordinal()
+        lo_wd = (lo - 1) % 7
+        best = hi + 1
+        if b.every == 2:
+            a = sd.toordinal()
+            anchor = a - (a - 1) % 7
+            for wd in b.weekdays:
+                if 1 <= wd <= 7:
+                    d = lo + (wd - 1 - lo_wd) % 7
+                    if (d - anchor) // 7 % 2:
+                        d += 7
+                    if d < best:
+                        best = d
+        else:
+            for wd in b.weekdays:
+                if 1 <= wd <= 7:
+                    d = lo + (wd - 1 - lo_wd) % 7
+                    if d < best:
+                        best = d
+        if best <= hi:
+            yield b, dt.date.fromordinal(best)
 
 
 def last_occurrence(booking: Booking, start: dt.date, end: dt.date) -> dt.date | None:
@@ -129,12 +160,11 @@ def last_occurrence(booking: Booking, start: dt.date, end: dt.date) -> dt.date |
     if span is None:
         return None
     lo, hi = span
-    best = None
+    anchor = _anchor(booking)
+    best = lo - 1
     for wd in _weekdays(booking):
-        d = _last_on_or_before(booking, wd, hi)
-        if d >= lo and (best is None or d > best):
-            best = d
-    return best
+        best = max(best, _last_on_or_before(booking, wd, hi, anchor))
+    return dt.date.fromordinal(best) if best >= lo else None
 
 
 def count_occurrences(booking: Booking, start: dt.date, end: dt.date) -> int:
@@ -145,17 +175,14 @@ def count_occurrences(booking: Booking, start: dt.date, end: dt.date) -> int:
     if span is None:
         return 0
     lo, hi = span
-    step = _step(booking)
+    anchor = _anchor(booking)
+    step = 14 if booking.every == 2 else 7
     total = 0
     for wd in _weekdays(booking):
-        d = _first_on_or_after(booking, wd, lo)
+        d = _first_on_or_after(booking, wd, lo, anchor)
         if d <= hi:
-            total += (hi - d).days // step + 1
+            total += (hi - d) // step + 1
     return total
-
-
-def _never_ends(b: Booking) -> bool:
-    return _is_live(b) and b.end_date is None and bool(_weekdays(b))
 
 
 # --- rooms ---------------------------------------------------------------------------------
@@ -177,29 +204,29 @@ def room_removal_date(bookings: Iterable[Booking], room_id: str, as_of: dt.date)
 
     The room is inactive at D when no occurrence falls in window(D). Windows start on Mondays, so
     after as_of D is a Monday: the one after the last booked week, or earlier at the first gap of
-    six clear weeks. An open-ended placed booking keeps the room active forever (None). Returns
-    as_of itself when the room is already inactive.
+    six clear weeks. An open-ended placed booking keeps it active for good once within reach
+    (None). Returns as_of itself when the room is already inactive.
 
     Consecutive occurrences of one booking are at most 14 days apart, so a booking booked from
     first day f to last day l keeps the room active on every Monday in [f - 41, l]; the answer
     is the first Monday outside the union of those spans, found by one sorted sweep.
     """
-    own = [b for b in bookings if b.room_id == room_id and _is_live(b)]
-    if any(_never_ends(b) for b in own):
-        return None
     first_monday = week_monday(as_of)
-    spans = []
-    for b in own:
-        if b.end_date is None:  # open-ended without valid weekdays: never occurs
+    spans: list[tuple[dt.date, dt.date | None]] = []  # None: open-ended
+    for b in bookings:
+        if b.room_id != room_id:
             continue
-        first = first_occurrence(b, first_monday, b.end_date)
-        last = last_occurrence(b, first_monday, b.end_date)
-        if first is not None and last is not None:
-            spans.append((first - dt.timedelta(days=WINDOW_DAYS - 1), last))
+        first = first_occurrence(b, first_monday, b.end_date or dt.date.max)
+        if first is None:
+            continue
+        last = None if b.end_date is None else last_occurrence(b, first_monday, b.end_date)
+        spans.append((first - dt.timedelta(days=WINDOW_DAYS - 1), last))
     candidate = first_monday
-    for lo, hi in sorted(spans):
+    for lo, hi in sorted(spans, key=lambda span: span[0]):
         if lo > candidate:
             break
+        if hi is None:
+            return None
         if hi >= candidate:
             candidate = week_monday(hi) + dt.timedelta(days=7)
     return as_of if candidate == first_monday else candidate
@@ -234,33 +261,25 @@ def child_target_rooms(
     over a holiday; moving by the next booked day lets a child move before their first day there.
     """
     start, end = window(as_of)
-    firsts = ((first_occurrence(b, start, end), b.room_id) for b in bookings_of_child)
+    firsts = [(d, b.room_id) for b, d in first_occurrences(bookings_of_child, start, end)]
     return target_rooms_from_firsts(firsts, start)
 
 
 def target_rooms_from_firsts(
-    firsts: Iterable[tuple[dt.date | None, str]], window_start: dt.date
+    firsts: Sequence[tuple[dt.date, str]], window_start: dt.date
 ) -> frozenset[str] | None:
     """child_target_rooms over precomputed (first occurrence in window, room) pairs.
 
     Split out so the planner computes each booking's first occurrence once, in one pass.
     """
+    if not firsts:
+        return None
     week_end = window_start + dt.timedelta(days=6)
-    this_week: set[str] = set()
-    earliest: dt.date | None = None
-    earliest_rooms: set[str] = set()
-    for d, room_id in firsts:
-        if d is None:
-            continue
-        if d <= week_end:
-            this_week.add(room_id)
-        elif earliest is None or d < earliest:
-            earliest, earliest_rooms = d, {room_id}
-        elif d == earliest:
-            earliest_rooms.add(room_id)
+    this_week = frozenset([room for d, room in firsts if d <= week_end])
     if this_week:
-        return frozenset(this_week)
-    return frozenset(earliest_rooms) if earliest_rooms else None
+        return this_week
+    earliest = min(d for d, _ in firsts)
+    return frozenset([room for d, room in firsts if d == earliest])
 
 
 # --- explanations (the engine's `smtui explain`) ---------------------------------------------
@@ -280,56 +299,41 @@ def describe_booking(b: Booking) -> str:
 
 
 def explain_child(
-    child_id: str,
-    child: Child | None,
-    mapping: ChildMapping | None,
-    bookings_of_child: Iterable[Booking],
+    child: Child,
+    bookings: Iterable[Booking],
     room_names: Mapping[str, str],
     as_of: dt.date,
+    *,
     profile: Profile | None = None,
 ) -> list[str]:
-    """Human lines saying what the sync does with one child and why."""
-    bookings = list(bookings_of_child)
+    """Human lines saying which rooms the rules put a child in and why, or why it leaves.
+
+    ``bookings`` may be all of the service's bookings: only the child's are read. Mapping
+    decisions are the caller's to explain; ``profile`` (the linked one) adds archive state.
+    """
+    own = [b for b in bookings if b.child_id == child.id]
     start, end = window(as_of)
-    lines: list[str] = []
-    if mapping is None:
-        lines.append(f"{child_id}: not decided yet (no mapping): nothing is synced until it is")
-    elif mapping.action == "ignore":
-        lines.append("don't add: a person chose to keep this child out; never touched")
-        return lines
-    elif mapping.action == "review":
-        lines.append("needs review: a person must decide link, create or don't add")
-    elif mapping.profile_id is None:
-        lines.append("will be created in the portfolio once it has a booked room")
-    else:
-        lines.append(f"linked to portfolio profile {mapping.profile_id}")
-
-    if child is None or child.status != "active":
-        why = "no longer in the CCMS" if child is None else f"{child.status} in the CCMS"
-        if child is not None:
-            why += f" since {child.updated_at.date().isoformat()}"
-        if mapping is not None and mapping.profile_id and mapping.action in ("link", "create"):
-            done = profile is not None and profile.archived
-            lines.append(f"{'archived' if done else 'will be archived'}: {why}")
+    if child.status != "active":
+        since = child.updated_at.date().isoformat()
+        if profile is None:
+            fate = "a linked profile is archived"
         else:
-            lines.append(f"out of scope: {why}")
-        return lines
-
-    if profile is not None and profile.archived and mapping and mapping.action != "review":
-        lines.append("will be unarchived: active in the CCMS again")
-
+            fate = "its profile is archived" if profile.archived else "its profile will be archived"
+        return [f"leaving: {child.status} in the CCMS since {since}: {fate}"]
+    lines: list[str] = []
+    if profile is not None and profile.archived:
+        lines.append("returning: active in the CCMS again, so its profile will be unarchived")
     week_end = start + dt.timedelta(days=6)
-    firsts = [(first_occurrence(b, start, end), b) for b in bookings]
-    current = [b for d, b in firsts if d is not None and d <= week_end]
+    firsts = sorted((d, b.id, b) for b in own if (d := first_occurrence(b, start, end)) is not None)
+    current = [b for d, _, b in firsts if d <= week_end]
     if current:
-        for b in sorted(current, key=lambda b: b.id):
+        for b in current:
             name = room_names.get(b.room_id, b.room_id)
             lines.append(f"in {name} because of booking {describe_booking(b)} this week")
         return lines
-    upcoming = sorted((d, b.id, b) for d, b in firsts if d is not None)
-    if upcoming:
-        first_day = upcoming[0][0]
-        for d, _, b in upcoming:
+    if firsts:
+        first_day = firsts[0][0]
+        for d, _, b in firsts:
             if d == first_day:
                 name = room_names.get(b.room_id, b.room_id)
                 lines.append(
@@ -342,48 +346,38 @@ def explain_child(
 
 
 def explain_room(
-    room_id: str,
-    room: Room | None,
-    mapping: RoomMapping | None,
-    bookings_of_room: Iterable[Booking],
+    room: Room,
+    bookings: Iterable[Booking],
     as_of: dt.date,
+    *,
+    mapping: RoomMapping | None = None,
     portfolio_room: PortfolioRoom | None = None,
 ) -> list[str]:
-    """Human lines saying whether a room is active, whether and when it will be removed."""
-    bookings = [b for b in bookings_of_room if b.room_id == room_id]
+    """Human lines saying whether a room is active and whether and when it will be removed.
+
+    ``bookings`` may be all of the service's bookings: only the room's are read.
+    """
+    own = [b for b in bookings if b.room_id == room.id]
     start, end = window(as_of)
-    count = sum(count_occurrences(b, start, end) for b in bookings)
-    active = count > 0
-    lines: list[str] = []
-    if active:
-        lines.append(f"active: {count} booked day(s) from {start.isoformat()} to {end.isoformat()}")
+    count = sum(count_occurrences(b, start, end) for b in own)
+    span = f"from {start.isoformat()} to {end.isoformat()}"
+    if count:
+        lines = [f"active: {count} booked day(s) {span}"]
     else:
-        last = room_last_active_day(bookings, room_id, as_of)
-        since = f" since {last.isoformat()}" if last else ""
-        lines.append(f"inactive: no bookings from {start.isoformat()} to {end.isoformat()}{since}")
+        last = room_last_active_day(own, room.id, as_of)
+        since = f" (last booked day {last.isoformat()})" if last else ""
+        lines = [f"inactive: no bookings {span}{since}"]
 
     if mapping is not None and mapping.action == "ignore":
         lines.append("unlinked or not added by a person: never touched")
-        return lines
-    if mapping is None:
-        if room is None:
-            lines.append("not in the CCMS and not mapped: nothing to do")
-        else:
-            todo = "will be created" if active else "created once booked"
-            lines.append(f"new in the CCMS: {todo}")
-        return lines
-    if mapping.portfolio_room_id is None or portfolio_room is None:
-        lines.append("will be created in the portfolio" if active else "created once booked")
-        return lines
-    if portfolio_room.archived:
-        lines.append("archived in the portfolio" + ("; will be recreated" if active else ""))
-        return lines
-    if not active:
+    elif mapping is None or mapping.portfolio_room_id is None:
+        lines.append("will be created in the portfolio" if count else "created once booked")
+    elif portfolio_room is not None and portfolio_room.archived:
+        lines.append("archived in the portfolio" + ("; will be recreated" if count else ""))
+    elif not count:
         lines.append("will be removed (archived) at the next sync")
-        return lines
-    removal = room_removal_date(bookings, room_id, as_of)
-    if removal is not None:
-        last = room_last_active_day(bookings, room_id, as_of)
+    elif (removal := room_removal_date(own, room.id, as_of)) is not None:
+        last = room_last_active_day(own, room.id, as_of)
         tail = f" (last booked day {last.isoformat()})" if last else ""
         lines.append(f"will be removed on {removal.isoformat()}{tail}")
     return lines
