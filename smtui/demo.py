@@ -28,6 +28,11 @@ class Demo:
     sandbox: RunningSandbox
     db_path: Path
 
+    @property
+    def today(self) -> dt.date:
+        """The sandbox's clock: the app plans as of this date so it agrees with the sandbox."""
+        return self.sandbox.world.today
+
     def stop(self) -> None:
         self.sandbox.stop()
         self.store.close()

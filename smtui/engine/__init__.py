@@ -1,0 +1,82 @@
+"""The one facade both front ends call: the CLI for cron and scripts, the TUI for people.
+
+Everything that reads a vendor API, writes the store or decides what to do goes through here, so
+the two front ends cannot drift apart. Functions block; the TUI calls them from thread workers.
+"""
+
+from smtui.engine.errors import EngineError, Locked, NotSetUp, StalePlan
+from smtui.engine.mapping import (
+    MAPPING_COLUMNS,
+    MappingCheck,
+    check_mapping,
+    child_rows,
+    export_mappings,
+    import_mappings,
+    portfolio_rooms,
+    profile_candidates,
+    propose,
+    restore_children,
+    restore_rooms,
+    room_rows,
+    set_children,
+    set_rooms,
+)
+from smtui.engine.planning import preview
+from smtui.engine.reports import explain, run_events, runs, uninvited
+from smtui.engine.services import (
+    add_service,
+    due_services,
+    open_store,
+    service_config,
+    service_summaries,
+    service_summary,
+    turn_off,
+    turn_on,
+    update_settings,
+    who_am_i,
+)
+from smtui.engine.sync import RefreshResult, SyncResult, approve_held, dry_run, refresh, run_sync
+from smtui.store import ServiceConfig
+
+__all__ = [
+    "MAPPING_COLUMNS",
+    "EngineError",
+    "Locked",
+    "MappingCheck",
+    "NotSetUp",
+    "RefreshResult",
+    "ServiceConfig",
+    "StalePlan",
+    "SyncResult",
+    "add_service",
+    "approve_held",
+    "check_mapping",
+    "child_rows",
+    "dry_run",
+    "due_services",
+    "explain",
+    "export_mappings",
+    "import_mappings",
+    "open_store",
+    "portfolio_rooms",
+    "preview",
+    "profile_candidates",
+    "propose",
+    "refresh",
+    "restore_children",
+    "restore_rooms",
+    "room_rows",
+    "run_events",
+    "run_sync",
+    "runs",
+    "service_config",
+    "service_summaries",
+    "service_summary",
+    "set_children",
+    "set_rooms",
+    "turn_off",
+    "turn_on",
+    "uninvited",
+    "update_settings",
+    "who_am_i",
+]

@@ -1,0 +1,31 @@
+"""Failures the user can act on; str() of each is the one line to show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from smtui.store import LockInfo
+
+Progress = Callable[[str], None]
+
+
+class EngineError(Exception):
+    """A failure the user can act on; str() is the one line to show them."""
+
+
+class NotSetUp(EngineError):
+    pass
+
+
+class StalePlan(EngineError):
+    pass
+
+
+class Locked(EngineError):
+    def __init__(self, service: str, holder: LockInfo) -> None:
+        since = holder.since.strftime("%Y-%m-%d %H:%M:%S")
+        super().__init__(
+            f"{service} is being synced by {holder.user}@{holder.host} (pid {holder.pid}) "
+            f"since {since}; try again when it finishes"
+        )
+        self.holder = holder

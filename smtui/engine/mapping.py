@@ -1,0 +1,385 @@
+"""Decisions per child and room: proposals, a person's changes (with undo), checks, CSV."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from smtui import rules
+from smtui.automap import propose_child_mappings, propose_room_mappings
+from smtui.engine.errors import EngineError
+from smtui.engine.reading import cached_snapshots
+from smtui.engine.services import service_config
+from smtui.match import candidates_for, search_profiles
+from smtui.plan import plan_sync
+from smtui.records import (
+    ChildMapping,
+    RoomMapping,
+)
+from smtui.store import Store
+from smtui.views import (
+    Candidate,
+    ChildRow,
+    RoomRow,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class MappingCheck:
+    problems: tuple[str, ...]
+    undecided_reviews: int
+
+
+def propose(store: Store, name: str, *, who: str = "smtui (auto)") -> int:
+    """Run the matcher; before setup it re-proposes all but manual decisions, after only new.
+
+    Returns how many mappings were proposed.
+    """
+    cfg = service_config(store, name)
+    ccms, portfolio = cached_snapshots(store, name)
+    only_new = cfg.set_up_at is not None
+    child_maps = store.child_mappings(name)
+    proposed = propose_child_mappings(
+        ccms.children, portfolio.profiles, child_maps, only_new=only_new
+    )
+    store.set_child_mappings(name, proposed, who=who, reason="auto-match")
+    rooms = propose_room_mappings(ccms.rooms, portfolio.rooms, store.room_mappings(name))
+    store.set_room_mappings(name, rooms, who=who, reason="auto-match")
+    return len(proposed) + len(rooms)
+
+
+def full_name(first: str, last: str) -> str:
+    return f"{first} {last}".strip()
+
+
+def child_rows(store: Store, name: str, as_of: dt.date | None = None) -> list[ChildRow]:
+    cfg = service_config(store, name)
+    ccms, portfolio = cached_snapshots(store, name)
+    as_of = as_of or rules.today_in(cfg.timezone)
+    maps = store.child_mappings(name)
+    plan = plan_sync(ccms, portfolio, maps, store.room_mappings(name), store.settings(name), as_of)
+    touched = {op.child_id for op in plan.operations if op.child_id}
+    profiles = {p.id: p for p in portfolio.profiles}
+    room_names = {r.id: r.name for r in ccms.rooms}
+    bookings_by_child: dict[str, list] = {}
+    for b in ccms.bookings:
+        bookings_by_child.setdefault(b.child_id, []).append(b)
+    rows = []
+    for child in sorted(ccms.children, key=lambda c: (c.last_name.casefold(), c.first_name)):
+        m = maps.get(child.id)
+        if m is None and child.status != "active":
+            continue
+        target = rules.child_target_rooms(bookings_by_child.get(child.id, ()), as_of)
+        profile = profiles.get(m.profile_id) if m and m.profile_id else None
+        rows.append(
+            ChildRow(
+                child_id=child.id,
+                name=full_name(child.first_name, child.last_name),
+                birth_date=child.birth_date,
+                status=child.status,
+                action=m.action if m else "review",
+                profile_id=m.profile_id if m else None,
+                profile_name=full_name(profile.first_name, profile.last_name) if profile else None,
+                score=m.score if m else 0.0,
+                reason=m.reason if m else "not matched yet",
+                rooms=tuple(sorted(room_names.get(r, r) for r in (target or ()))),
+                origin=m.origin if m else "auto",
+                changed=child.id in touched,
+            )
+        )
+    return rows
+
+
+def room_rows(store: Store, name: str, as_of: dt.date | None = None) -> list[RoomRow]:
+    cfg = service_config(store, name)
+    ccms, portfolio = cached_snapshots(store, name)
+    as_of = as_of or rules.today_in(cfg.timezone)
+    activity = rules.room_activity(ccms.bookings, as_of)
+    maps = store.room_mappings(name)
+    prooms = {r.id: r for r in portfolio.rooms}
+    rows = []
+    for room in sorted(ccms.rooms, key=lambda r: r.name.casefold()):
+        m = maps.get(room.id)
+        count = activity.get(room.id, 0)
+        managed = m is not None and m.action != "ignore"
+        proom = prooms.get(m.portfolio_room_id) if m and m.portfolio_room_id else None
+        rows.append(
+            RoomRow(
+                room_id=room.id,
+                name=room.name,
+                active=count > 0,
+                occurrences_in_window=count,
+                removal_date=rules.room_removal_date(ccms.bookings, room.id, as_of)
+                if managed
+                else None,
+                action=m.action if m else "create",
+                portfolio_room_id=m.portfolio_room_id if m else None,
+                portfolio_room_name=proom.name if proom else None,
+            )
+        )
+    return rows
+
+
+def profile_candidates(
+    store: Store, name: str, child_id: str, query: str = "", *, limit: int = 50
+) -> list[Candidate]:
+    """Profiles for the link picker: best candidates for the child, or matches for typed text."""
+    ccms, portfolio = cached_snapshots(store, name)
+    profiles = {p.id: p for p in portfolio.profiles}
+    linked_to = {
+        m.profile_id: m.child_id
+        for m in store.child_mappings(name).values()
+        if m.action == "link" and m.profile_id
+    }
+    if query.strip():
+        scored = [
+            (pid, score, "matches what you typed")
+            for pid, score in search_profiles(query, portfolio.profiles, limit=limit)
+        ]
+    else:
+        child = next((c for c in ccms.children if c.id == child_id), None)
+        if child is None:
+            raise EngineError(f"no child {child_id} in {name}")
+        best = candidates_for(child, portfolio.profiles, limit=limit)
+        seen = {c.profile_id for c in best}
+        rest = [(pid, s) for pid, s in search_profiles("", portfolio.profiles, limit=limit)]
+        scored = [(c.profile_id, c.score, c.reason) for c in best] + [
+            (pid, 0.0, "") for pid, _s in rest if pid not in seen
+        ]
+    out = []
+    for pid, score, reason in scored[:limit]:
+        p = profiles[pid]
+        out.append(
+            Candidate(
+                profile_id=pid,
+                name=full_name(p.first_name, p.last_name),
+                birth_date=p.birth_date,
+                score=score,
+                reason=reason,
+                archived=p.archived,
+                linked_to=linked_to.get(pid),
+            )
+        )
+    return out
+
+
+def set_children(
+    store: Store,
+    name: str,
+    child_ids: Sequence[str],
+    action: str,
+    *,
+    profile_id: str | None = None,
+    who: str,
+) -> list[ChildMapping]:
+    """Record a person's decision for these children; returns what it replaced, for undo.
+
+    ``accept`` turns a review row's suggestion into a link and leaves other rows as they are.
+    """
+    if action not in ("link", "create", "ignore", "accept"):
+        raise EngineError(f"unknown action {action!r}: use link, create, ignore or accept")
+    if action == "link" and (profile_id is None or len(child_ids) != 1):
+        raise EngineError("link needs exactly one child and a profile id")
+    maps = store.child_mappings(name)
+    if action == "link":
+        _, portfolio = cached_snapshots(store, name)
+        if profile_id not in {p.id for p in portfolio.profiles}:
+            raise EngineError(f"no profile {profile_id} in {name}")
+    previous, updated = [], []
+    for cid in child_ids:
+        before = maps.get(cid) or ChildMapping(cid, "review")
+        if action == "accept":
+            if before.action != "review" or before.profile_id is None:
+                continue
+            after = dataclasses.replace(before, action="link", origin="manual")
+        elif action == "link":
+            after = dataclasses.replace(
+                before,
+                action="link",
+                profile_id=profile_id,
+                origin="manual",
+                score=100.0,
+                reason="linked by a person",
+            )
+        else:
+            keep_profile = before.profile_id if before.synced_first_name else None
+            after = dataclasses.replace(
+                before,
+                action=action,
+                profile_id=keep_profile,
+                origin="manual",
+                reason="created by a person's choice" if action == "create" else "don't add",
+            )
+        previous.append(before)
+        updated.append(after)
+    store.set_child_mappings(name, updated, who=who, reason=f"set {action}")
+    return previous
+
+
+def restore_children(
+    store: Store, name: str, previous: Iterable[ChildMapping], *, who: str
+) -> None:
+    store.set_child_mappings(name, list(previous), who=who, reason="undo")
+
+
+def set_rooms(
+    store: Store,
+    name: str,
+    room_ids: Sequence[str],
+    action: str,
+    *,
+    portfolio_room_id: str | None = None,
+    who: str,
+) -> list[RoomMapping]:
+    """Map rooms; ``ignore`` unlinks (keeping the portfolio room id so ``relink`` restores it)."""
+    if action not in ("link", "create", "ignore", "relink"):
+        raise EngineError(f"unknown room action {action!r}: use link, create, ignore or relink")
+    maps = store.room_mappings(name)
+    previous, updated = [], []
+    for rid in room_ids:
+        before = maps.get(rid) or RoomMapping(rid, "create")
+        if action == "link":
+            if portfolio_room_id is None:
+                raise EngineError("link needs a portfolio room id")
+            after = RoomMapping(rid, "link", portfolio_room_id, "manual")
+        elif action == "relink":
+            if before.portfolio_room_id is None:
+                raise EngineError(f"room {rid} was never linked: use link or create")
+            after = RoomMapping(rid, "link", before.portfolio_room_id, "manual")
+        else:
+            after = RoomMapping(rid, action, before.portfolio_room_id, "manual")  # type: ignore[arg-type]
+        previous.append(before)
+        updated.append(after)
+    store.set_room_mappings(name, updated, who=who, reason=f"set {action}")
+    return previous
+
+
+def restore_rooms(store: Store, name: str, previous: Iterable[RoomMapping], *, who: str) -> None:
+    store.set_room_mappings(name, list(previous), who=who, reason="undo")
+
+
+def portfolio_rooms(store: Store, name: str) -> list[tuple[str, str]]:
+    """(id, name) of the portfolio rooms a CCMS room can be linked to, live rooms first."""
+    _, portfolio = cached_snapshots(store, name)
+    rooms = sorted(portfolio.rooms, key=lambda r: (r.archived, r.name.casefold(), r.id))
+    return [(r.id, r.name + (" (archived)" if r.archived else "")) for r in rooms]
+
+
+def check_mapping(store: Store, name: str) -> MappingCheck:
+    """What must be fixed before setup: profiles linked twice; how many reviews are undecided."""
+    ccms, _ = cached_snapshots(store, name)
+    names = {c.id: full_name(c.first_name, c.last_name) for c in ccms.children}
+    by_profile: dict[str, list[str]] = {}
+    reviews = 0
+    for m in store.child_mappings(name).values():
+        if m.action == "link" and m.profile_id:
+            by_profile.setdefault(m.profile_id, []).append(m.child_id)
+        elif m.action == "review":
+            reviews += 1
+    problems = tuple(
+        f"profile {pid} is linked to {len(cids)} children: "
+        + ", ".join(names.get(c, c) for c in sorted(cids))
+        for pid, cids in sorted(by_profile.items())
+        if len(cids) > 1
+    )
+    return MappingCheck(problems=problems, undecided_reviews=reviews)
+
+
+MAPPING_COLUMNS = ("kind", "ccms_id", "name", "action", "target_id", "origin", "score", "reason")
+
+
+def export_mappings(store: Store, name: str) -> list[tuple[str, ...]]:
+    ccms, _ = cached_snapshots(store, name)
+    names = {c.id: full_name(c.first_name, c.last_name) for c in ccms.children}
+    room_names = {r.id: r.name for r in ccms.rooms}
+    rows: list[tuple[str, ...]] = []
+    for m in sorted(store.child_mappings(name).values(), key=lambda m: m.child_id):
+        rows.append(
+            (
+                "child",
+                m.child_id,
+                names.get(m.child_id, ""),
+                m.action,
+                m.profile_id or "",
+                m.origin,
+                f"{m.score:.1f}",
+                m.reason,
+            )
+        )
+    for r in sorted(store.room_mappings(name).values(), key=lambda m: m.room_id):
+        rows.append(
+            (
+                "room",
+                r.room_id,
+                room_names.get(r.room_id, ""),
+                r.action,
+                r.portfolio_room_id or "",
+                r.origin,
+                "",
+                "",
+            )
+        )
+    return rows
+
+
+def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, who: str) -> int:
+    """Apply an edited export. Every row is validated first; one bad row changes nothing."""
+    import csv
+
+    ccms, portfolio = cached_snapshots(store, name)
+    children, rooms = {c.id for c in ccms.children}, {r.id for r in ccms.rooms}
+    profiles, prooms = {p.id for p in portfolio.profiles}, {r.id for r in portfolio.rooms}
+    child_maps, room_maps = store.child_mappings(name), store.room_mappings(name)
+    new_children: list[ChildMapping] = []
+    new_rooms: list[RoomMapping] = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"kind", "ccms_id", "action", "target_id"} - set(reader.fieldnames or ())
+        if missing:
+            raise EngineError(f"{path}: missing columns {', '.join(sorted(missing))}")
+        for line, row in enumerate(reader, start=2):
+            kind, cid = row["kind"].strip(), row["ccms_id"].strip()
+            action, target = row["action"].strip(), row["target_id"].strip() or None
+            where = f"{path} line {line}"
+            if kind == "child":
+                if cid not in children:
+                    raise EngineError(f"{where}: no child {cid} in {name}")
+                if action not in ("link", "create", "ignore", "review"):
+                    raise EngineError(
+                        f"{where}: action {action!r} is not link/create/ignore/review"
+                    )
+                if action == "link" and target not in profiles:
+                    raise EngineError(f"{where}: link needs an existing profile id, got {target!r}")
+                before = child_maps.get(cid) or ChildMapping(cid, "review")
+                if (before.action, before.profile_id) != (action, target):
+                    new_children.append(
+                        dataclasses.replace(
+                            before,
+                            action=action,
+                            profile_id=target,
+                            origin="manual",  # type: ignore[arg-type]
+                            reason="imported from CSV",
+                        )
+                    )
+            elif kind == "room":
+                if cid not in rooms:
+                    raise EngineError(f"{where}: no room {cid} in {name}")
+                if action not in ("link", "create", "ignore"):
+                    raise EngineError(f"{where}: action {action!r} is not link/create/ignore")
+                if action == "link" and target not in prooms:
+                    raise EngineError(
+                        f"{where}: link needs an existing portfolio room, got {target!r}"
+                    )
+                before_room = room_maps.get(cid) or RoomMapping(cid, "create")
+                if (before_room.action, before_room.portfolio_room_id) != (action, target):
+                    new_rooms.append(RoomMapping(cid, action, target, "manual"))  # type: ignore[arg-type]
+            else:
+                raise EngineError(f"{where}: kind must be child or room, got {kind!r}")
+    store.set_child_mappings(name, new_children, who=who, reason="CSV import")
+    store.set_room_mappings(name, new_rooms, who=who, reason="CSV import")
+    return len(new_children) + len(new_rooms)

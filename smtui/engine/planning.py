@@ -1,0 +1,63 @@
+"""The plan a service's next run would carry out, and how a person is shown it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from smtui import rules
+from smtui.engine.reading import cached_snapshots
+from smtui.engine.services import service_config
+from smtui.plan import Plan, plan_sync
+from smtui.records import (
+    CcmsSnapshot,
+    PortfolioSnapshot,
+)
+from smtui.store import Store
+from smtui.views import (
+    PlanPreview,
+)
+
+
+def plan_for(
+    store: Store,
+    name: str,
+    ccms: CcmsSnapshot,
+    portfolio: PortfolioSnapshot,
+    as_of: dt.date,
+    *,
+    approve: bool = False,
+) -> Plan:
+    return plan_sync(
+        ccms,
+        portfolio,
+        store.child_mappings(name),
+        store.room_mappings(name),
+        store.settings(name),
+        as_of,
+        approve=approve,
+    )
+
+
+def to_preview(name: str, plan: Plan) -> PlanPreview:
+    ops = plan.operations
+    return PlanPreview(
+        service=name,
+        fingerprint=plan.fingerprint,
+        as_of=plan.as_of,
+        counts=dict(plan.counts()),
+        archives=tuple(op.label for op in ops if op.kind == "archive_profile"),
+        room_removals=tuple(op.label for op in ops if op.kind == "archive_room"),
+        held=tuple(op.label for op in ops if op.held),
+        warnings=tuple(plan.warnings),
+        needs_review=len(plan.needs_review),
+        is_empty=plan.is_empty,
+    )
+
+
+def preview(store: Store, name: str, *, as_of: dt.date | None = None) -> PlanPreview:
+    """The plan the next run would carry out, from the cached read (the confirmation dialog)."""
+    cfg = service_config(store, name)
+    ccms, portfolio = cached_snapshots(store, name)
+    return to_preview(
+        name, plan_for(store, name, ccms, portfolio, as_of or rules.today_in(cfg.timezone))
+    )

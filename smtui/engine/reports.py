@@ -1,0 +1,100 @@
+"""What happened and why: explanations, run history, families not yet invited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from smtui import rules
+from smtui.engine.errors import EngineError
+from smtui.engine.mapping import full_name
+from smtui.engine.planning import plan_for
+from smtui.engine.reading import cached_snapshots
+from smtui.engine.services import service_config
+from smtui.store import Store
+from smtui.views import (
+    OpEvent,
+    RunSummary,
+)
+
+Progress = Callable[[str], None]
+
+
+def run_summary(record) -> RunSummary:
+    summary = record.summary or {}
+    return RunSummary(
+        run_id=record.id,
+        service=record.service,
+        kind=record.kind,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        result=record.result,
+        who=record.who,
+        counts=dict(summary.get("counts", {})),
+        message=str(summary.get("message", "")),
+    )
+
+
+def explain(store: Store, name: str, child_id: str, as_of: dt.date | None = None) -> list[str]:
+    """Why this child is where it is, and what the next sync will do to it."""
+    cfg = service_config(store, name)
+    ccms, portfolio = cached_snapshots(store, name)
+    as_of = as_of or rules.today_in(cfg.timezone)
+    child = next((c for c in ccms.children if c.id == child_id), None)
+    if child is None:
+        raise EngineError(f"no child {child_id} in {name}'s last read")
+    m = store.child_mappings(name).get(child_id)
+    lines = [
+        f"{full_name(child.first_name, child.last_name)} ({child_id}): {child.status} in the CCMS"
+    ]
+    if m is None:
+        lines.append("no mapping yet: the next sync will auto-match this child")
+    else:
+        lines.append(
+            f"mapping: {m.action}"
+            + (f" -> profile {m.profile_id}" if m.profile_id else "")
+            + f" ({m.origin}"
+            + (f", score {m.score:.0f}" if m.score else "")
+            + ")"
+        )
+        if m.reason:
+            lines.append(f"why: {m.reason}")
+    lines.extend(
+        rules.explain_child(child, ccms.bookings, {r.id: r.name for r in ccms.rooms}, as_of)
+    )
+    plan = plan_for(store, name, ccms, portfolio, as_of)
+    mine = [op for op in plan.operations if op.child_id == child_id]
+    if mine:
+        lines.append("next sync:")
+        lines.extend(f"  {op.label}" + (" (held for approval)" if op.held else "") for op in mine)
+    else:
+        lines.append("next sync: nothing to do for this child")
+    return lines
+
+
+def runs(store: Store, name: str, limit: int = 50) -> list[RunSummary]:
+    service_config(store, name)
+    return [run_summary(r) for r in store.runs(name, limit=limit)]
+
+
+def run_events(store: Store, run_id: int) -> list[OpEvent]:
+    return [
+        OpEvent(run_id, op.op_id, op.kind, op.label, op.state, op.error)
+        for op in store.run_ops(run_id)
+    ]
+
+
+def uninvited(store: Store, name: str) -> list[tuple[str, str]]:
+    """(child name, profile id) of integrated live profiles whose family has no invitation."""
+    ccms, portfolio = cached_snapshots(store, name)
+    names = {c.id: full_name(c.first_name, c.last_name) for c in ccms.children}
+    linked = {
+        m.profile_id: m.child_id
+        for m in store.child_mappings(name).values()
+        if m.action == "link" and m.profile_id and m.synced_first_name is not None
+    }
+    return sorted(
+        (names.get(linked[p.id], linked[p.id]), p.id)
+        for p in portfolio.profiles
+        if p.id in linked and not p.archived and p.invitation_status == "none"
+    )

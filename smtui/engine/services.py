@@ -1,0 +1,128 @@
+"""Services: add, configure, summarise, and decide which are due (cron's list)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import socket
+from collections.abc import Callable
+
+from smtui import rules
+from smtui.engine.errors import EngineError
+from smtui.engine.reading import tokens_for
+from smtui.store import ServiceConfig, Store, StoreError
+from smtui.store import open_store as _open_store
+from smtui.views import (
+    ServiceSummary,
+)
+
+Progress = Callable[[str], None]
+
+
+def who_am_i() -> str:
+    try:
+        user = getpass.getuser()
+    except OSError:
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def open_store(url: str | None = None) -> Store:
+    return _open_store(url)
+
+
+def service_config(store: Store, name: str) -> ServiceConfig:
+    try:
+        return store.get_service(name)
+    except StoreError as exc:
+        raise EngineError(str(exc)) from exc
+
+
+def add_service(store: Store, cfg: ServiceConfig) -> ServiceConfig:
+    """Add a service after checking its token sources resolve, so a typo fails now, not at 3 am."""
+    tokens_for(cfg)
+    rules.today_in(cfg.timezone)
+    try:
+        return store.add_service(cfg)
+    except StoreError as exc:
+        raise EngineError(str(exc)) from exc
+
+
+def update_settings(store: Store, name: str, **fields: object) -> None:
+    if "timezone" in fields:
+        rules.today_in(str(fields["timezone"]))
+    service_config(store, name)
+    store.update_service(name, **fields)
+
+
+def turn_off(store: Store, name: str, *, purge: bool) -> None:
+    """Stop syncing a service; with ``purge`` also drop its cached children's data."""
+    service_config(store, name)
+    store.update_service(name, enabled=False, state="off")
+    if purge:
+        store.purge_cache(name)
+
+
+def turn_on(store: Store, name: str) -> None:
+    cfg = service_config(store, name)
+    state = "active" if cfg.set_up_at is not None else "not set up"
+    store.update_service(name, enabled=True, state=state)
+
+
+def _summary(store: Store, cfg: ServiceConfig) -> ServiceSummary:
+    runs = store.runs(cfg.name, limit=1)
+    last = runs[0] if runs else None
+    maps = store.child_mappings(cfg.name)
+    integrated = sum(1 for m in maps.values() if m.action == "link" and m.synced_first_name)
+    reviews = sum(1 for m in maps.values() if m.action == "review")
+    last_ok = store.last_success(cfg.name)
+    if not cfg.enabled:
+        state = "off"
+    elif cfg.set_up_at is None:
+        state = "not set up"
+    elif last is not None and last.result == "held":
+        state = "held for approval"
+    elif last is not None and last.result in ("failed", "partial"):
+        state = "failing"
+    elif reviews:
+        state = "needs review"
+    else:
+        state = "active"
+    next_due = None
+    if cfg.enabled and cfg.set_up_at is not None:
+        next_due = (last_ok or cfg.set_up_at) + dt.timedelta(hours=cfg.interval_hours)
+    return ServiceSummary(
+        name=cfg.name,
+        state=state,
+        integrated_children=integrated,
+        last_sync_at=last.finished_at or last.started_at if last else None,
+        last_result=last.result if last else None,
+        next_due=next_due,
+        timezone=cfg.timezone,
+    )
+
+
+def service_summaries(store: Store) -> list[ServiceSummary]:
+    return [_summary(store, cfg) for cfg in store.list_services()]
+
+
+def service_summary(store: Store, name: str) -> ServiceSummary:
+    return _summary(store, service_config(store, name))
+
+
+def due_services(store: Store, now: dt.datetime | None = None) -> list[str]:
+    """Enabled, set-up services whose last success is older than their interval (cron's list)."""
+    now = now or dt.datetime.now(dt.UTC)
+    due = []
+    for cfg in store.list_services():
+        if not cfg.enabled or cfg.set_up_at is None:
+            continue
+        last_ok = store.last_success(cfg.name)
+        if last_ok is None or _aware(last_ok) + dt.timedelta(hours=cfg.interval_hours) <= now:
+            due.append(cfg.name)
+    return due
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

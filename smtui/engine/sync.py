@@ -1,0 +1,283 @@
+"""Refresh, plan, apply and verify one service, under its lock."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from smtui import rules
+from smtui.apply import DEFAULT_WORKERS, ApplyOutcome, apply_plan
+from smtui.engine.errors import EngineError, Locked, NotSetUp, StalePlan
+from smtui.engine.mapping import propose
+from smtui.engine.planning import plan_for
+from smtui.engine.reading import clients_for, read_both
+from smtui.engine.reports import run_summary
+from smtui.engine.services import service_config, who_am_i
+from smtui.plan import Plan
+from smtui.records import (
+    CcmsSnapshot,
+    PortfolioSnapshot,
+)
+from smtui.store import ServiceConfig, Store
+from smtui.views import (
+    OpEvent,
+    RunSummary,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    counts: dict[str, int]
+    complete: bool
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What a run did; ``result`` is ok | held | partial | failed."""
+
+    run: RunSummary
+    plan: Plan
+    outcome: ApplyOutcome
+    remaining: int
+    requests: int = 0  # HTTP requests both clients made, retries included
+
+
+def refresh(store: Store, name: str, progress: Progress | None = None) -> RefreshResult:
+    """Pull both sides into the store's cache."""
+    cfg = service_config(store, name)
+    with clients_for(cfg) as (ccms, portfolio):
+        ccms_snap, portfolio_snap = read_both(ccms, portfolio, progress)
+    store.save_ccms_snapshot(name, ccms_snap)
+    store.save_portfolio_snapshot(name, portfolio_snap)
+    if cfg.set_up_at is None:
+        propose(store, name)
+    return RefreshResult(
+        counts={
+            "children": len(ccms_snap.children),
+            "rooms": len(ccms_snap.rooms),
+            "bookings": len(ccms_snap.bookings),
+            "profiles": len(portfolio_snap.profiles),
+            "portfolio rooms": len(portfolio_snap.rooms),
+        },
+        complete=ccms_snap.complete and portfolio_snap.complete,
+        problems=ccms_snap.problems + portfolio_snap.problems,
+    )
+
+
+def _adopt_created(
+    store: Store, name: str, ccms: CcmsSnapshot, portfolio: PortfolioSnapshot, who: str
+) -> None:
+    """Point mappings at records a killed run created but did not get to record.
+
+    Created records carry the CCMS id as external_ref; finding one means the create happened.
+    """
+    child_maps = store.child_mappings(name)
+    children = {c.id: c for c in ccms.children}
+    adopted = []
+    for p in portfolio.profiles:
+        m = child_maps.get(p.external_ref or "")
+        if m is not None and m.action == "create" and m.profile_id is None:
+            child = children.get(m.child_id)
+            adopted.append(
+                dataclasses.replace(
+                    m,
+                    action="link",
+                    profile_id=p.id,
+                    synced_first_name=child.first_name if child else None,
+                    synced_last_name=child.last_name if child else None,
+                    synced_birth_date=child.birth_date if child else None,
+                )
+            )
+    if adopted:
+        store.set_child_mappings(name, adopted, who=who, reason="found created profile on re-read")
+    room_maps = store.room_mappings(name)
+    rooms_adopted = [
+        dataclasses.replace(room_maps[r.external_ref], action="link", portfolio_room_id=r.id)
+        for r in portfolio.rooms
+        if r.external_ref in room_maps
+        and room_maps[r.external_ref].action == "create"
+        and room_maps[r.external_ref].portfolio_room_id is None
+    ]
+    if rooms_adopted:
+        store.set_room_mappings(
+            name, rooms_adopted, who=who, reason="found created room on re-read"
+        )
+
+
+def _close_interrupted(store: Store, name: str, run_id: int) -> None:
+    """Settle the journal of a run that was killed, now that both sides were read afresh.
+
+    Whatever those operations did is in the fresh read (and adopted above), so the new plan covers
+    what is left; the old entries are closed so they are not reported again.
+    """
+    note = f"interrupted; re-read and re-planned by run {run_id}"
+    for op in store.unfinished_ops(name, exclude_run=run_id):
+        store.set_op_state(op.run_id, op.op_id, "failed", error=note)
+    for record in store.runs(name, limit=50):
+        if record.id != run_id and record.result == "running":
+            store.finish_run(record.id, "failed", {"message": note})
+
+
+def dry_run(
+    store: Store, name: str, *, as_of: dt.date | None = None, progress: Progress | None = None
+) -> Plan:
+    """Read both sides fresh and plan, changing nothing in either system."""
+    cfg = service_config(store, name)
+    if cfg.set_up_at is None:
+        raise NotSetUp(f"{name} is not set up yet: run `smtui setup {name}` first")
+    with clients_for(cfg) as (ccms_client, portfolio_client):
+        ccms, portfolio = read_both(ccms_client, portfolio_client, progress)
+    store.save_ccms_snapshot(name, ccms)
+    store.save_portfolio_snapshot(name, portfolio)
+    propose(store, name)
+    return plan_for(store, name, ccms, portfolio, as_of or rules.today_in(cfg.timezone))
+
+
+def run_sync(
+    store: Store,
+    name: str,
+    *,
+    fingerprint: str | None = None,
+    approve: bool = False,
+    setup: bool = False,
+    as_of: dt.date | None = None,
+    on_event: Callable[[OpEvent], None] | None = None,
+    progress: Progress | None = None,
+    who: str | None = None,
+    workers: int = DEFAULT_WORKERS,
+) -> SyncResult:
+    """Read both sides, plan, apply with a journal, verify. One applier per service at a time.
+
+    ``fingerprint`` is the plan a person confirmed: if the fresh read plans anything else, the run
+    is refused as stale and nothing is changed. ``setup`` is the first run that connects a
+    service; ordinary runs refuse a service that is not set up, so cron never connects one.
+    """
+    who = who or who_am_i()
+    cfg = service_config(store, name)
+    if not cfg.enabled:
+        raise EngineError(f"{name} is turned off: turn it on in its settings first")
+    if cfg.set_up_at is None and not setup:
+        raise NotSetUp(f"{name} is not set up yet: run `smtui setup {name}` first")
+    holder = store.acquire_lock(
+        name, user=who.split("@")[0], host=socket.gethostname(), pid=os.getpid()
+    )
+    if holder is not None:
+        raise Locked(name, holder)
+    kind = "setup" if cfg.set_up_at is None else "approve" if approve else "sync"
+    try:
+        as_of = as_of or rules.today_in(cfg.timezone)
+        run_id = store.start_run(
+            name, kind=kind, dry_run=False, as_of=as_of, fingerprint=fingerprint or "", who=who
+        )
+        try:
+            return _run_locked(
+                store, cfg, run_id, as_of, fingerprint, approve, on_event, progress, who, workers
+            )
+        except BaseException as exc:
+            message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+            store.finish_run(run_id, "failed", {"message": message})
+            raise
+    finally:
+        store.release_lock(name, os.getpid())
+
+
+def _run_locked(
+    store: Store,
+    cfg: ServiceConfig,
+    run_id: int,
+    as_of: dt.date,
+    fingerprint: str | None,
+    approve: bool,
+    on_event: Callable[[OpEvent], None] | None,
+    progress: Progress | None,
+    who: str,
+    workers: int,
+) -> SyncResult:
+    name = cfg.name
+    with clients_for(cfg) as (ccms_client, portfolio_client):
+        ccms, portfolio = read_both(ccms_client, portfolio_client, progress)
+        store.save_ccms_snapshot(name, ccms)
+        store.save_portfolio_snapshot(name, portfolio)
+        _adopt_created(store, name, ccms, portfolio, who)
+        _close_interrupted(store, name, run_id)
+        if cfg.set_up_at is not None:
+            propose(store, name)
+        plan = plan_for(store, name, ccms, portfolio, as_of, approve=approve)
+        if fingerprint and plan.fingerprint != fingerprint:
+            raise StalePlan(
+                f"{name} changed since the plan was shown; nothing was applied: review it again"
+            )
+        store.record_ops(
+            run_id,
+            name,
+            [
+                {
+                    "op_id": op.id,
+                    "kind": op.kind,
+                    "label": op.label,
+                    "payload": dict(op.fields),
+                    "state": "held" if op.held else "planned",
+                }
+                for op in plan.operations
+            ],
+        )
+        outcome = apply_plan(
+            plan,
+            store=store,
+            service=name,
+            client=portfolio_client,
+            run_id=run_id,
+            children=ccms.children,
+            child_maps=store.child_mappings(name),
+            room_maps=store.room_mappings(name),
+            who=who,
+            on_event=on_event,
+            workers=workers,
+        )
+        remaining = 0
+        if outcome.done:
+            if progress:
+                progress("Verifying the portfolio…")
+            after = portfolio_client.snapshot()
+            store.save_portfolio_snapshot(name, after)
+            recheck = plan_for(store, name, ccms, after, as_of, approve=approve)
+            remaining = sum(1 for op in recheck.operations if not op.held)
+    if outcome.failed or outcome.unknown:
+        result = "partial" if outcome.done else "failed"
+    elif remaining:
+        result = "partial"
+    else:
+        result = "held" if outcome.held else "ok"
+    if cfg.set_up_at is None and result in ("ok", "held", "partial"):
+        store.update_service(name, state="active", set_up_at=dt.datetime.now(dt.UTC))
+    message = "; ".join(outcome.errors[:3])
+    if remaining:
+        message = (message + "; " if message else "") + (
+            f"verification found {remaining} differences left"
+        )
+    store.finish_run(run_id, result, {"counts": dict(plan.counts()), "message": message})
+    return SyncResult(
+        run=run_summary(store.run(run_id)),
+        plan=plan,
+        outcome=outcome,
+        remaining=remaining,
+        requests=ccms_client.requests_made + portfolio_client.requests_made,
+    )
+
+
+def approve_held(
+    store: Store,
+    name: str,
+    *,
+    on_event: Callable[[OpEvent], None] | None = None,
+    who: str | None = None,
+) -> SyncResult:
+    """Apply what the last run held for approval (archives past the thresholds), with the rest."""
+    return run_sync(store, name, approve=True, on_event=on_event, who=who)

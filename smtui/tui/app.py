@@ -1,0 +1,98 @@
+"""The Textual application and the entry points the CLI, tests and screenshot script share.
+
+The app only ever calls ``smtui.engine``: it holds a store handle to pass along, never a session
+or an HTTP client. ``as_of``, ``clock`` and ``who`` are parameters so screenshots and tests are
+the same on every run (no wall clock, no hostname).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from smtui import engine
+from smtui.tui.cells import one_line
+from smtui.tui.home import HomeScreen
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class SmtuiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "smtui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit")
+    ]
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        demo: Any = None,
+        as_of: dt.date | None = None,
+        clock: Clock = _utc_now,
+        who: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.demo = demo
+        self.as_of = as_of
+        self.now = clock
+        self.who = who or engine.who_am_i()
+        self.animation_level = "none"
+
+    def on_mount(self) -> None:
+        self.push_screen(HomeScreen())
+
+    def report_error(self, exc: BaseException) -> None:
+        """Every failed worker ends here: one line for the person, the traceback in the log."""
+        if not isinstance(exc, engine.EngineError):
+            # to Textual's devtools log, never to stderr, which is the screen
+            self.log.error("".join(traceback.format_exception(exc)))
+        self.notify(one_line(exc), title="Error", severity="error", timeout=10)
+
+
+def build_app(
+    store: Any,
+    *,
+    demo: Any = None,
+    as_of: dt.date | None = None,
+    clock: Clock = _utc_now,
+    who: str | None = None,
+) -> SmtuiApp:
+    """The one way to make the app, so the CLI, the tests and the screenshots run the same thing."""
+    return SmtuiApp(store, demo=demo, as_of=as_of, clock=clock, who=who)
+
+
+def run_app(store: Any) -> None:
+    """Open the UI on a store (the CLI passes one), or on a URL/path, or the default store."""
+    if store is None or isinstance(store, str | Path):
+        store = engine.open_store(None if store is None else str(store))
+    build_app(store).run()
+
+
+def run_demo(seed: int = 7) -> None:
+    """Open the UI on a fresh demo database served by an in-process sandbox.
+
+    The subtitle names the demo database, so `smtui --db PATH sync NAME` from another shell
+    reaches the same sandbox while the app is open, and its run shows up in the history.
+    """
+    from smtui.demo import start_demo
+
+    handle = start_demo(seed=seed)
+    try:
+        app = build_app(handle.store, demo=handle, as_of=handle.today)
+        app.sub_title = f"demo database {handle.db_path}"
+        app.run()
+    finally:
+        handle.stop()

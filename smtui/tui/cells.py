@@ -1,0 +1,160 @@
+"""Turning view records into grid cells and short phrases.
+
+Every string that came from a vendor system is wrapped in ``rich.text.Text`` so a child called
+``[b]x[/b]`` is shown as typed, never parsed as markup. Times are shown relative to the app's clock
+("5 min ago"), which is what support staff ask about and keeps screenshots stable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from rich.text import Text
+
+from smtui.views import ChildRow, RoomRow, RunSummary, ServiceSummary
+
+NAME_WIDTH = 26
+REASON_WIDTH = 30
+
+ACTION_LABELS = {"link": "link", "create": "create", "ignore": "don't add", "review": "review"}
+ACTION_STYLES = {"link": "green", "create": "cyan", "ignore": "dim", "review": "bold yellow"}
+STATE_STYLES = {
+    "not set up": "cyan",
+    "active": "green",
+    "needs review": "yellow",
+    "held for approval": "bold magenta",
+    "failing": "bold red",
+    "off": "dim",
+}
+RESULT_STYLES = {
+    "ok": "green",
+    "held": "magenta",
+    "partial": "yellow",
+    "failed": "bold red",
+    "running": "cyan",
+    "locked": "yellow",
+}
+OP_STATE_STYLES = {
+    "done": "green",
+    "failed": "bold red",
+    "unknown": "yellow",
+    "held": "magenta",
+    "in_flight": "cyan",
+    "planned": "dim",
+}
+MARK = "●"
+
+
+def plain(value: str | None, width: int | None = None, style: str = "") -> Text:
+    """Literal text for a cell: no markup, no line breaks, long values cut with an ellipsis."""
+    flat = " ".join((value or "").split())
+    text = Text(flat, style=style, no_wrap=True, overflow="ellipsis")
+    if width is not None and text.cell_len > width:
+        text.truncate(width, overflow="ellipsis")
+    return text
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _span(seconds: float) -> str:
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = round(seconds / 3600)
+    if hours < 48:
+        return f"{hours} h"
+    return f"{round(seconds / 86400)} days"
+
+
+def ago(when: dt.datetime | None, now: dt.datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - _aware(when)).total_seconds()
+    if seconds < 60:
+        return "just now"
+    return f"{_span(seconds)} ago"
+
+
+def due_in(when: dt.datetime | None, now: dt.datetime) -> str:
+    if when is None:
+        return "-"
+    seconds = (_aware(when) - now).total_seconds()
+    return "overdue" if seconds <= 0 else f"in {_span(seconds)}"
+
+
+def service_cells(s: ServiceSummary, now: dt.datetime) -> tuple[Text, ...]:
+    last = Text("never", style="dim")
+    if s.last_sync_at is not None:
+        result = s.last_result or "?"
+        last = Text.assemble(
+            (result, RESULT_STYLES.get(result, "")), f", {ago(s.last_sync_at, now)}"
+        )
+    return (
+        plain(s.name, NAME_WIDTH, "bold"),
+        Text(s.state, style=STATE_STYLES.get(s.state, "")),
+        Text(str(s.integrated_children), justify="right"),
+        last,
+        Text(due_in(s.next_due, now)),
+    )
+
+
+def child_cells(row: ChildRow, marked: bool) -> tuple[Text, ...]:
+    action = ACTION_LABELS.get(row.action, row.action)
+    if row.changed:
+        action += " *"
+    return (
+        Text(MARK if marked else " ", style="bold yellow"),
+        plain(row.name, NAME_WIDTH),
+        Text(row.birth_date.isoformat() if row.birth_date else "-"),
+        Text(action, style=ACTION_STYLES.get(row.action, "")),
+        plain(row.profile_name or "", NAME_WIDTH),
+        Text(f"{row.score:.0f}" if row.score else "", justify="right"),
+        plain(row.reason, REASON_WIDTH, "dim"),
+        plain(", ".join(row.rooms), NAME_WIDTH),
+    )
+
+
+def room_cells(row: RoomRow) -> tuple[Text, ...]:
+    warning = Text("")
+    if row.removal_date is not None:
+        warning = Text(f"will be removed on {row.removal_date.isoformat()}", style="bold red")
+    return (
+        plain(row.name, NAME_WIDTH),
+        Text("yes" if row.active else "no", style="" if row.active else "dim"),
+        Text(str(row.occurrences_in_window), justify="right"),
+        warning,
+        Text(ACTION_LABELS.get(row.action, row.action), style=ACTION_STYLES.get(row.action, "")),
+        plain(row.portfolio_room_name or "", NAME_WIDTH),
+    )
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items() if n)
+
+
+def run_cells(run: RunSummary, now: dt.datetime) -> tuple[Text, ...]:
+    return (
+        Text(str(run.run_id), justify="right"),
+        Text(run.kind),
+        Text(ago(run.started_at, now)),
+        Text(run.result, style=RESULT_STYLES.get(run.result, "")),
+        plain(run.who, 24, "dim"),
+        plain(counts_text(run.counts) or "nothing to do", 40),
+        plain(run.message, 60, "dim"),
+    )
+
+
+def haystack(parts: Iterable[str | None]) -> str:
+    """What type-to-filter searches, folded once so each keystroke is a substring test."""
+    return " ".join(p for p in parts if p).casefold()
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as the single line a user sees; the type only when the message is empty."""
+    message = " ".join(str(exc).split())
+    return message or type(exc).__name__

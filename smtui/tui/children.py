@@ -1,0 +1,407 @@
+"""The children grid: what will happen to each CCMS child, decided row by row or in bulk.
+
+DataTable has no multi-select, so marks are a set of row keys (child ids) plus a marker column.
+Every action applies to the marked rows, or to the cursor row when none is marked. Each engine
+edit returns the mappings it replaced; they go on an undo stack so ``u`` puts them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker
+
+from smtui import engine
+from smtui.records import ChildMapping
+from smtui.tui.cells import MARK, child_cells, haystack
+from smtui.tui.dialogs import LinesScreen
+from smtui.tui.picker import PickerScreen, candidate_choice
+from smtui.tui.working import ReportsWorkerErrors
+from smtui.views import ChildRow
+
+FILTERS: tuple[tuple[str, str], ...] = (
+    ("review", "Needs review"),
+    ("link", "Link"),
+    ("create", "Create"),
+    ("ignore", "Don't add"),
+    ("changed", "Changed"),
+    ("all", "All"),
+)
+COLUMNS = (
+    ("mark", " "),
+    ("name", "CCMS name"),
+    ("born", "Born"),
+    ("action", "Action"),
+    ("profile", "Profile"),
+    ("score", "Score"),
+    ("reason", "Reason"),
+    ("rooms", "Rooms"),
+)
+#: Most rows the grid shows at once; DataTable paints 5,000 in well under a second (bench/).
+MAX_ROWS = 5000
+SEARCH_DELAY = 0.12
+
+
+def in_filter(row: ChildRow, key: str) -> bool:
+    if key == "all":
+        return True
+    if key == "changed":
+        return row.changed
+    return row.action == key
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One undoable edit: what it was, and the mappings it replaced."""
+
+    label: str
+    previous: list[ChildMapping]
+
+
+class SearchInput(Input):
+    """Type-to-filter box: enter keeps the filter and returns to the grid, esc clears it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave(True)", "Clear filter", id="search.clear")
+    ]
+
+    def action_leave(self, clear: bool) -> None:
+        if clear:
+            self.value = ""
+        self.screen.focus_next(DataTable)
+
+
+class ChildGrid(DataTable):
+    """The grid itself; enter accepts the suggestion of the cursor (or marked) rows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Accept", id="children.accept")
+    ]
+
+
+class ChildrenPane(ReportsWorkerErrors, Vertical):
+    class Changed(Message):
+        """The rows changed (an edit, an undo, a re-read): the screen's summary line follows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_mark", "Mark", id="children.mark"),
+        Binding("shift+down", "extend(1)", "Mark down", show=False, id="children.extend_down"),
+        Binding("shift+up", "extend(-1)", "Mark up", show=False, id="children.extend_up"),
+        Binding("ctrl+a,asterisk", "mark_all", "Mark all", show=False, id="children.mark_all"),
+        Binding("escape", "clear_marks", "Clear marks", id="children.clear_marks"),
+        Binding("y", "accept", "Accept", show=False, id="children.accept_y"),
+        Binding("l", "link", "Link", id="children.link"),
+        Binding("c", "create", "Create", id="children.create"),
+        Binding("x", "ignore", "Don't add", id="children.ignore"),
+        Binding("u", "undo", "Undo", id="children.undo"),
+        Binding("w", "why", "Why", id="children.why"),
+        Binding("slash", "search", "Find", id="children.search"),
+        *(
+            Binding(str(i), f"filter('{key}')", label, show=False, id=f"children.filter_{key}")
+            for i, (key, label) in enumerate(FILTERS, start=1)
+        ),
+    ]
+
+    def __init__(self, service: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.service = service
+        self.rows: list[ChildRow] = []
+        self.by_id: dict[str, ChildRow] = {}
+        self.search_keys: dict[str, str] = {}
+        self.shown_keys: list[str] = []
+        self.marks: set[str] = set()
+        self.filter_key = "all"
+        self.query_text = ""
+        self.undo_stack: list[Change] = []
+        self.busy = False
+        self.loaded = False
+        self._search_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="child-filters")
+        yield SearchInput(
+            placeholder="/ type to filter by name, profile, room or reason", id="child-search"
+        )
+        grid = ChildGrid(id="child-grid", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            grid.add_column(label, key=key)
+        yield grid
+        yield Static(id="child-foot")
+
+    @property
+    def grid(self) -> ChildGrid:
+        return self.query_one(ChildGrid)
+
+    # --- data ------------------------------------------------------------------------------
+
+    def set_rows(self, rows: list[ChildRow]) -> None:
+        """Show a fresh read; the first load picks the filter that needs attention."""
+        self.rows = rows
+        self.by_id = {r.child_id: r for r in rows}
+        self.search_keys = {
+            r.child_id: haystack((r.name, r.profile_name, r.reason, *r.rooms, r.child_id))
+            for r in rows
+        }
+        if not self.loaded:
+            self.loaded = True
+            self.filter_key = "review" if any(r.action == "review" for r in rows) else "all"
+        self.show()
+        self.post_message(self.Changed())
+
+    def matching(self) -> list[ChildRow]:
+        needle = self.query_text.casefold().strip()
+        keys = self.search_keys
+        return [
+            r
+            for r in self.rows
+            if in_filter(r, self.filter_key) and (not needle or needle in keys[r.child_id])
+        ]
+
+    def show(self) -> None:
+        """Fill the grid for the current filter, updating in place when the same rows remain."""
+        grid = self.grid
+        matching = self.matching()
+        shown = matching[:MAX_ROWS]
+        keys = [r.child_id for r in shown]
+        self.marks &= set(keys)
+        if keys == self.shown_keys:
+            for r in shown:
+                for (col, _label), cell in zip(
+                    COLUMNS, child_cells(r, r.child_id in self.marks), strict=True
+                ):
+                    if grid.get_cell(r.child_id, col) != cell:
+                        grid.update_cell(r.child_id, col, cell)
+        else:
+            current = self.cursor_key()
+            grid.clear()
+            for r in shown:
+                grid.add_row(*child_cells(r, r.child_id in self.marks), key=r.child_id)
+            self.shown_keys = keys
+            if current in self.by_id and current in keys:
+                grid.move_cursor(row=keys.index(current), animate=False)
+        self.show_status(len(matching))
+
+    def show_status(self, matching: int | None = None) -> None:
+        counts = {key: sum(1 for r in self.rows if in_filter(r, key)) for key, _ in FILTERS}
+        bar = Text()
+        for i, (key, label) in enumerate(FILTERS, start=1):
+            style = "reverse bold" if key == self.filter_key else ""
+            bar.append(f" {i} {label} {counts[key]} ", style=style)
+            bar.append(" ")
+        self.query_one("#child-filters", Static).update(bar)
+        if matching is None:
+            matching = len(self.matching())
+        foot = f"showing {len(self.shown_keys):,} of {matching:,}"
+        if not matching and self.rows:
+            foot += ": none here, 6 shows all"
+        if matching > len(self.shown_keys):
+            foot += ": type to filter"
+        if any(self.by_id[k].changed for k in self.shown_keys):
+            foot += " · * = changes at next sync"
+        if self.marks:
+            foot += f" · {len(self.marks)} marked (actions apply to them; esc clears)"
+        if self.undo_stack:
+            foot += f" · u undo {self.undo_stack[-1].label}"
+        self.query_one("#child-foot", Static).update(Text(foot))
+        self.refresh_bindings()
+
+    def cursor_key(self) -> str | None:
+        grid = self.grid
+        if not grid.row_count:
+            return None
+        return str(grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value)
+
+    def targets(self) -> list[str]:
+        """The marked rows in grid order, else the cursor row."""
+        if self.marks:
+            return [k for k in self.shown_keys if k in self.marks]
+        key = self.cursor_key()
+        return [key] if key else []
+
+    # --- marking ---------------------------------------------------------------------------
+
+    def set_mark(self, key: str, on: bool) -> None:
+        if on:
+            self.marks.add(key)
+        else:
+            self.marks.discard(key)
+        self.grid.update_cell(key, "mark", Text(MARK if on else " ", style="bold yellow"))
+
+    def action_toggle_mark(self) -> None:
+        key = self.cursor_key()
+        if key is not None:
+            self.set_mark(key, key not in self.marks)
+            self.grid.action_cursor_down()
+            self.show_status()
+
+    def action_extend(self, step: int) -> None:
+        key = self.cursor_key()
+        if key is None:
+            return
+        self.set_mark(key, True)
+        if step > 0:
+            self.grid.action_cursor_down()
+        else:
+            self.grid.action_cursor_up()
+        after = self.cursor_key()
+        if after is not None:
+            self.set_mark(after, True)
+        self.show_status()
+
+    def action_mark_all(self) -> None:
+        for key in self.shown_keys:
+            if key not in self.marks:
+                self.set_mark(key, True)
+        self.show_status()
+
+    def action_clear_marks(self) -> None:
+        for key in list(self.marks):
+            self.set_mark(key, False)
+        self.show_status()
+
+    # --- filtering -------------------------------------------------------------------------
+
+    def action_filter(self, key: str) -> None:
+        self.filter_key = key
+        self.show()
+
+    def action_search(self) -> None:
+        self.query_one(SearchInput).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_text = event.value
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, self.show)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_text = event.value
+        self.show()
+        self.grid.focus()
+
+    # --- decisions -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide esc/u when there is nothing to clear or undo; grey out edits while one runs."""
+        if action == "clear_marks":
+            return bool(self.marks)
+        if action == "undo":
+            return None if self.busy else bool(self.undo_stack)
+        if action in ("accept", "link", "create", "ignore", "why"):
+            if self.busy or not self.shown_keys:
+                return None
+            if action == "link" and len(self.targets()) != 1:
+                return None
+        return True
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_accept()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def action_accept(self) -> None:
+        if self.check_action("accept", ()) is not True:
+            return
+        ids = [
+            k
+            for k in self.targets()
+            if self.by_id[k].action == "review" and self.by_id[k].profile_id
+        ]
+        if not ids:
+            self.notify("Nothing to accept: only rows in review with a suggestion can be accepted")
+            return
+        self.edit("accept", ids, "accept suggestion")
+
+    def action_create(self) -> None:
+        self.edit("create", self.targets(), "create new profile")
+
+    def action_ignore(self) -> None:
+        self.edit("ignore", self.targets(), "don't add")
+
+    def action_link(self) -> None:
+        targets = self.targets()
+        if len(targets) != 1:
+            self.notify("Link one child at a time: clear the marks (esc) or mark just one")
+            return
+        child = self.by_id[targets[0]]
+        app = self.app
+
+        def load(query: str) -> list:
+            found = engine.profile_candidates(app.store, self.service, child.child_id, query)
+            names = {cid: row.name for cid, row in self.by_id.items()}
+            return [candidate_choice(c, names.get(c.linked_to or "")) for c in found]
+
+        def chosen(profile_id: str | None) -> None:
+            if profile_id:
+                self.edit("link", [child.child_id], "link", profile_id=profile_id)
+
+        self.app.push_screen(PickerScreen(f"Link {child.name} to which profile?", load), chosen)
+
+    def action_why(self) -> None:
+        key = self.cursor_key()
+        if key is not None:
+            self.explain(key)
+
+    def action_undo(self) -> None:
+        if self.undo_stack and not self.busy:
+            self.busy = True
+            self.restore(self.undo_stack.pop())
+
+    def edit(self, action: str, ids: list[str], label: str, profile_id: str | None = None) -> None:
+        if not ids or self.busy:
+            return
+        self.busy = True
+        self.refresh_bindings()
+        self.apply_edit(action, ids, label, profile_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="children-edit")
+    def apply_edit(self, action: str, ids: list[str], label: str, profile_id: str | None) -> None:
+        app = self.app
+        previous = engine.set_children(
+            app.store, self.service, ids, action, profile_id=profile_id, who=app.who
+        )
+        rows = engine.child_rows(app.store, self.service, as_of=app.as_of)
+        app.call_from_thread(self.edited, Change(f"{label} ({len(previous)})", previous), rows)
+
+    def edited(self, change: Change, rows: list[ChildRow]) -> None:
+        if change.previous:
+            self.undo_stack.append(change)
+        self.marks.clear()
+        self.set_rows(rows)
+        self.notify(f"{change.label}: done", timeout=3)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="children-edit")
+    def restore(self, change: Change) -> None:
+        app = self.app
+        engine.restore_children(app.store, self.service, change.previous, who=app.who)
+        rows = engine.child_rows(app.store, self.service, as_of=app.as_of)
+        app.call_from_thread(self.restored, change, rows)
+
+    def restored(self, change: Change, rows: list[ChildRow]) -> None:
+        self.set_rows(rows)
+        self.notify(f"Undone: {change.label}", timeout=3)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="children-why")
+    def explain(self, child_id: str) -> None:
+        app = self.app
+        lines = engine.explain(app.store, self.service, child_id, as_of=app.as_of)
+        title = f"Why: {self.by_id[child_id].name}"
+        app.call_from_thread(app.push_screen, LinesScreen(title, lines))
+
+    def work_finished(self, worker: Worker) -> None:
+        if worker.group == "children-edit":
+            self.busy = False
+            self.refresh_bindings()

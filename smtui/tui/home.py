@@ -1,0 +1,171 @@
+"""The first screen: every service, its state, last sync and when the next one is due."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import Worker
+
+from smtui import engine
+from smtui.tui.add_service import AddServiceScreen
+from smtui.tui.cells import counts_text, service_cells
+from smtui.tui.service import ServiceScreen
+from smtui.tui.working import ReportsWorkerErrors
+from smtui.views import ServiceSummary
+
+COLUMNS = ("Service", "State", "Children", "Last sync", "Next due")
+REFRESH_SECONDS = 30.0
+
+
+class ServiceTable(DataTable):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", id="home.open")
+    ]
+
+
+class HomeScreen(ReportsWorkerErrors, Screen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", "Add service", id="home.add"),
+        Binding("r", "reload", "Refresh", id="home.refresh"),
+        Binding("s", "sync", "Sync now", id="home.sync"),
+        Binding("slash", "filter", "Filter", id="home.filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: list[ServiceSummary] = []
+        self.filter_text = ""
+        self.syncing: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="/ filter services by name or state", id="home-filter")
+        table = ServiceTable(id="services", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Static(id="home-status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = "smtui"
+        demo = getattr(self.app, "demo", None)
+        # In the demo, name its database: `smtui --db PATH sync NAME` from another shell.
+        self.sub_title = f"services · demo db {demo.db_path}" if demo else "services"
+        self.query_one(ServiceTable).focus()
+        self.reload()
+        self.set_interval(REFRESH_SECONDS, self.reload)
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="summaries")
+    def reload(self) -> None:
+        summaries = engine.service_summaries(self.app.store)
+        self.app.call_from_thread(self.show, summaries)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def show(self, summaries: list[ServiceSummary]) -> None:
+        self.summaries = summaries
+        table = self.query_one(ServiceTable)
+        current = self.selected()
+        needle = self.filter_text.casefold().strip()
+        shown = [s for s in summaries if not needle or needle in f"{s.name} {s.state}".casefold()]
+        now = self.app.now()
+        table.clear()
+        for s in shown:
+            table.add_row(*service_cells(s, now), key=s.name)
+        names = [s.name for s in shown]
+        if current in names:
+            table.move_cursor(row=names.index(current), animate=False)
+        self.show_status(shown)
+
+    def show_status(self, shown: list[ServiceSummary]) -> None:
+        if not self.summaries:
+            text = Text("No services yet: press a to add one.")
+        else:
+            states: dict[str, int] = {}
+            for s in self.summaries:
+                states[s.state] = states.get(s.state, 0) + 1
+            text = Text(
+                f"{len(shown)} of {len(self.summaries)} services · "
+                + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+            )
+        if self.syncing:
+            text.append(f" · syncing {self.syncing}…", style="bold cyan")
+        self.query_one("#home-status", Static).update(text)
+        self.refresh_bindings()
+
+    def selected(self) -> str | None:
+        table = self.query_one(ServiceTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sync":
+            return None if self.syncing or self.selected() is None else True
+        return True
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.app.push_screen(ServiceScreen(str(event.row_key.value)))
+
+    def action_add(self) -> None:
+        def added(name: str | None) -> None:
+            if name:
+                self.notify(f"Added {name}: open it to set it up", timeout=4)
+                self.reload()
+
+        self.app.push_screen(AddServiceScreen(), added)
+
+    def action_filter(self) -> None:
+        self.query_one("#home-filter", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.show(self.summaries)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(ServiceTable).focus()
+
+    def action_sync(self) -> None:
+        name = self.selected()
+        summary = next((s for s in self.summaries if s.name == name), None)
+        if summary is None:
+            return
+        if summary.state == "not set up":
+            self.notify(f"{name} is not set up yet: open it (enter) to set it up", timeout=4)
+            return
+        self.syncing = name
+        self.show_status(self.summaries)
+        self.sync(name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="home-sync")
+    def sync(self, name: str) -> None:
+        app = self.app
+        result = engine.run_sync(app.store, name, as_of=app.as_of, who=app.who)
+        run = result.run
+        line = (
+            f"{name}: {run.result} (run {run.run_id}): {counts_text(run.counts) or 'nothing to do'}"
+        )
+        if run.message:
+            line += f"; {run.message}"
+        severity = "information" if run.result == "ok" else "warning"
+        app.call_from_thread(self.notify, line, severity=severity, timeout=6)
+
+    def work_finished(self, worker: Worker) -> None:
+        if worker.group == "home-sync":
+            self.syncing = None
+            self.reload()

@@ -1,0 +1,109 @@
+"""A modal picker with type-to-search: link a child to a profile, or a room to a portfolio room.
+
+The list is loaded by a function the caller passes (an engine call), run in a thread worker on
+each keystroke; a newer keystroke cancels the older search so results never arrive out of order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from smtui.tui.cells import plain
+from smtui.tui.working import ReportsWorkerErrors
+from smtui.views import Candidate
+
+Choice = tuple[str, Text]
+Loader = Callable[[str], list[Choice]]
+
+
+def candidate_choice(c: Candidate, linked_name: str | None = None) -> Choice:
+    """One picker line: name, birth date, score and why; flags a profile already in use."""
+    name = plain(c.name, 26, "bold")
+    name.set_length(26)
+    line = Text.assemble(
+        name,
+        (f" {c.birth_date.isoformat() if c.birth_date else '-':<10}", ""),
+        (f" {c.score:>3.0f}" if c.score else "    ", "cyan"),
+        " ",
+        plain(c.reason, 24, "dim"),
+        no_wrap=True,
+        overflow="ellipsis",
+    )
+    if c.archived:
+        line.append(" archived", style="magenta")
+    if c.linked_to:
+        line.append(" linked to ", style="yellow")
+        line.append_text(plain(linked_name or c.linked_to, 20, "yellow"))
+    return c.profile_id, line
+
+
+class PickerScreen(ReportsWorkerErrors, ModalScreen[str | None]):
+    """Answers the chosen id, or None when dismissed with esc."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="picker.cancel"),
+        Binding("down", "move(1)", "Next", show=False, id="picker.down"),
+        Binding("up", "move(-1)", "Previous", show=False, id="picker.up"),
+    ]
+
+    def __init__(self, title: str, load: Loader) -> None:
+        super().__init__()
+        self.title_text = title
+        self.load = load
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog picker"):
+            yield Static(plain(self.title_text, None, "bold"), classes="dialog-title")
+            yield Input(placeholder="type to search", id="picker-query", compact=True)
+            yield OptionList(id="picker-options")
+            yield Static(
+                Text("↑/↓ choose · enter pick · esc cancel", style="dim"), classes="dialog-hint"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        self.search("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.search(event.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="picker")
+    def search(self, query: str) -> None:
+        choices = self.load(query)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_choices, choices)
+
+    def show_choices(self, choices: list[Choice]) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options([Option(label, id=key) for key, label in choices])
+        if choices:
+            options.highlighted = 0
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            current = options.highlighted if options.highlighted is not None else -step
+            options.highlighted = max(0, min(options.option_count - 1, current + step))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

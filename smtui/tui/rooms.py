@@ -1,0 +1,187 @@
+"""The rooms grid: each CCMS room, whether it is in use, and what the sync does with it.
+
+A room with no bookings in the window shows the date it will be removed; unlinking it (``n``)
+tells the engine to leave it alone, e.g. over a holiday closure, and ``L`` relinks it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+from textual.worker import Worker
+
+from smtui import engine
+from smtui.records import RoomMapping
+from smtui.tui.cells import plain, room_cells
+from smtui.tui.picker import Choice, PickerScreen
+from smtui.tui.working import ReportsWorkerErrors
+from smtui.views import RoomRow
+
+COLUMNS = (
+    ("name", "CCMS room"),
+    ("active", "Active"),
+    ("occurrences", "Sessions"),
+    ("warning", "Warning"),
+    ("action", "Action"),
+    ("portfolio", "Portfolio room"),
+)
+
+
+class RoomsPane(ReportsWorkerErrors, Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "link", "Link", id="rooms.link"),
+        Binding("c", "set('create')", "Create", id="rooms.create"),
+        Binding("x", "dont_add", "Don't add", id="rooms.ignore"),
+        Binding("n", "unlink", "Unlink", id="rooms.unlink"),
+        Binding("L", "set('relink')", "Relink", id="rooms.relink"),
+        Binding("u", "undo", "Undo", id="rooms.undo"),
+    ]
+
+    def __init__(self, service: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.service = service
+        self.rows: list[RoomRow] = []
+        self.by_id: dict[str, RoomRow] = {}
+        self.undo_stack: list[tuple[str, list[RoomMapping]]] = []
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        grid = DataTable(id="room-grid", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            grid.add_column(label, key=key)
+        yield grid
+        yield Static(id="room-foot")
+
+    @property
+    def grid(self) -> DataTable:
+        return self.query_one("#room-grid", DataTable)
+
+    def set_rows(self, rows: list[RoomRow]) -> None:
+        grid = self.grid
+        current = self.cursor_row()
+        self.rows = rows
+        self.by_id = {r.room_id: r for r in rows}
+        grid.clear()
+        for r in rows:
+            grid.add_row(*room_cells(r), key=r.room_id)
+        keys = [r.room_id for r in rows]
+        if current is not None and current.room_id in keys:
+            grid.move_cursor(row=keys.index(current.room_id), animate=False)
+        at_risk = sum(1 for r in rows if r.removal_date is not None)
+        foot = f"{len(rows)} rooms"
+        if at_risk:
+            foot += f" · {at_risk} will be removed (n unlinks a room to keep it)"
+        if self.undo_stack:
+            foot += f" · u undo {self.undo_stack[-1][0]}"
+        self.query_one("#room-foot", Static).update(Text(foot))
+        self.refresh_bindings()
+
+    def cursor_row(self) -> RoomRow | None:
+        grid = self.grid
+        if not grid.row_count:
+            return None
+        key = grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
+        return self.by_id.get(str(key))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only what makes sense for the cursor room: unlink a linked one, and so on."""
+        row = self.cursor_row()
+        if action not in ("link", "set", "dont_add", "unlink", "undo"):
+            return True
+        if self.busy or row is None:
+            return None
+        if action == "undo":
+            return bool(self.undo_stack)
+        enabled = {
+            "link": True,
+            "dont_add": row.action == "create",
+            "unlink": row.action == "link",
+            "set": row.action != "create"
+            if parameters == ("create",)
+            else (row.action != "link" and row.portfolio_room_id is not None),
+        }[action]
+        return True if enabled else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def action_link(self) -> None:
+        row = self.cursor_row()
+        if row is None:
+            return
+        app = self.app
+
+        def load(query: str) -> list[Choice]:
+            needle = query.casefold().strip()
+            return [
+                (room_id, plain(name, 40))
+                for room_id, name in engine.portfolio_rooms(app.store, self.service)
+                if needle in name.casefold()
+            ]
+
+        def chosen(room_id: str | None) -> None:
+            if room_id:
+                self.edit(row.room_id, "link", room_id)
+
+        app.push_screen(
+            PickerScreen(f"Link room {row.name} to which portfolio room?", load), chosen
+        )
+
+    def action_dont_add(self) -> None:
+        self.action_set("ignore")
+
+    def action_unlink(self) -> None:
+        self.action_set("ignore")
+
+    def action_set(self, action: str) -> None:
+        row = self.cursor_row()
+        if row is not None:
+            self.edit(row.room_id, action, None)
+
+    def edit(self, room_id: str, action: str, portfolio_room_id: str | None) -> None:
+        self.busy = True
+        self.refresh_bindings()
+        self.apply_edit(room_id, action, portfolio_room_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rooms-edit")
+    def apply_edit(self, room_id: str, action: str, portfolio_room_id: str | None) -> None:
+        app = self.app
+        previous = engine.set_rooms(
+            app.store,
+            self.service,
+            [room_id],
+            action,
+            portfolio_room_id=portfolio_room_id,
+            who=app.who,
+        )
+        rows = engine.room_rows(app.store, self.service, as_of=app.as_of)
+        label = {"ignore": "unlink", "create": "create"}.get(action, action)
+        app.call_from_thread(self.edited, f"{label} {self.by_id[room_id].name}", previous, rows)
+
+    def edited(self, label: str, previous: list[RoomMapping], rows: list[RoomRow]) -> None:
+        self.undo_stack.append((label, previous))
+        self.set_rows(rows)
+
+    def action_undo(self) -> None:
+        if self.undo_stack:
+            self.busy = True
+            self.restore(*self.undo_stack.pop())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rooms-edit")
+    def restore(self, label: str, previous: list[RoomMapping]) -> None:
+        app = self.app
+        engine.restore_rooms(app.store, self.service, previous, who=app.who)
+        rows = engine.room_rows(app.store, self.service, as_of=app.as_of)
+        app.call_from_thread(self.set_rows, rows)
+        app.call_from_thread(self.notify, f"Undone: {label}", timeout=3)
+
+    def work_finished(self, worker: Worker) -> None:
+        if worker.group == "rooms-edit":
+            self.busy = False
+            self.refresh_bindings()

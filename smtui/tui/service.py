@@ -1,0 +1,334 @@
+"""One service: set it up the first time, update it later.
+
+Tabs hold the children grid, the rooms grid, the sync log and the settings. Reading both systems
+and syncing run in thread workers that report progress into the activity bar and the live log, so
+the screen never freezes; a sync only starts after the person confirmed the exact plan
+(its fingerprint), and a plan that changed meanwhile is refused by the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    ProgressBar,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.worker import Worker
+
+from smtui import engine
+from smtui.tui.cells import STATE_STYLES, ago, counts_text
+from smtui.tui.children import ChildrenPane
+from smtui.tui.dialogs import ConfirmPlanScreen, Dialog, LinesScreen
+from smtui.tui.rooms import RoomsPane
+from smtui.tui.settings import SettingsPane
+from smtui.tui.synclog import SyncLogPane, event_line
+from smtui.tui.working import ReportsWorkerErrors
+from smtui.views import OpEvent, PlanPreview, ServiceSummary
+
+TABS = ("tab-children", "tab-rooms", "tab-log", "tab-settings")
+FINISHED = ("done", "failed", "unknown")
+
+
+class ServiceScreen(ReportsWorkerErrors, Screen):
+    AUTO_FOCUS = None  # the grid takes focus once the rows are there
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="service.back"),
+        Binding("R", "refresh", "Re-read", id="service.refresh"),
+        Binding("S,ctrl+s", "setup", "Set up now", id="service.setup"),
+        Binding("S,ctrl+s", "update", "Update", id="service.update"),
+        Binding("right_square_bracket", "tab(1)", "Tab", id="service.next_tab"),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, id="service.prev_tab"),
+        *(
+            Binding(f"f{i}", f"show_tab('{tab}')", tab, show=False, id=f"service.{tab}")
+            for i, tab in enumerate(TABS, start=2)
+        ),
+    ]
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+        self.set_up: bool | None = None
+        self.summary: ServiceSummary | None = None
+        self.busy: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="svc-status")
+        with TabbedContent(id="tabs"):
+            with TabPane("F2 Children", id="tab-children"):
+                yield ChildrenPane(self.service, id="children-pane")
+            with TabPane("F3 Rooms", id="tab-rooms"):
+                yield RoomsPane(self.service, id="rooms-pane")
+            with TabPane("F4 Sync log", id="tab-log"):
+                yield SyncLogPane(self.service, id="log-pane")
+            with TabPane("F5 Settings", id="tab-settings"):
+                yield SettingsPane(self.service, id="settings-pane")
+        with Vertical(id="activity"):
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Static(id="activity-line")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = self.service
+        self.query_one("#activity").display = False
+        self.begin("Loading…")
+        self.load()
+
+    # --- reading -----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self, refresh: bool = False) -> None:
+        """Read the cached state; the first time a service is opened, read both systems."""
+        app = self.app
+        cfg = engine.service_config(app.store, self.service)
+        if refresh:
+            self.refresh_both()
+        try:
+            children = engine.child_rows(app.store, self.service, as_of=app.as_of)
+        except engine.EngineError:
+            if refresh or cfg.set_up_at is not None:
+                raise
+            self.refresh_both()
+            children = engine.child_rows(app.store, self.service, as_of=app.as_of)
+        rooms = engine.room_rows(app.store, self.service, as_of=app.as_of)
+        summary = engine.service_summary(app.store, self.service)
+        cfg = engine.service_config(app.store, self.service)
+        app.call_from_thread(self.loaded, cfg, summary, children, rooms)
+
+    def refresh_both(self) -> None:
+        app = self.app
+        app.call_from_thread(self.live, "Reading both systems…")
+        result = engine.refresh(
+            app.store, self.service, progress=lambda line: app.call_from_thread(self.live, line)
+        )
+        for problem in result.problems:
+            app.call_from_thread(self.live, f"problem: {problem}")
+        if not result.complete:
+            app.call_from_thread(
+                self.notify, "The read was incomplete: see the sync log", severity="warning"
+            )
+
+    def loaded(self, cfg: Any, summary: ServiceSummary, children: list, rooms: list) -> None:
+        self.set_up = cfg.set_up_at is not None
+        self.summary = summary
+        self.query_one(ChildrenPane).set_rows(children)
+        self.query_one(RoomsPane).set_rows(rooms)
+        self.query_one(SettingsPane).show_config(cfg)
+        self.show_status()
+        if self.focused is None:
+            self.focus_tab(self.query_one(TabbedContent).active)
+
+    def show_status(self) -> None:
+        s = self.summary
+        if s is None:
+            return
+        status = Text.assemble((s.state, STATE_STYLES.get(s.state, "")))
+        pane = self.query_one(ChildrenPane)
+        actions: dict[str, int] = {}
+        for r in pane.rows:
+            actions[r.action] = actions.get(r.action, 0) + 1
+        status.append(f" · {len(pane.rows)} children")
+        if actions:
+            status.append(" (" + ", ".join(f"{n} {a}" for a, n in sorted(actions.items())) + ")")
+        if s.last_sync_at is not None:
+            status.append(f" · last sync {s.last_result}, {ago(s.last_sync_at, self.app.now())}")
+        hint = "S sets it up" if not self.set_up else "S updates now"
+        status.append(f" · {hint}", style="dim")
+        self.query_one("#svc-status", Static).update(status)
+        self.sub_title = s.state
+        self.refresh_bindings()
+
+    # --- activity ----------------------------------------------------------------------------
+
+    def begin(self, line: str, total: float | None = None) -> None:
+        self.busy = line
+        bar = self.query_one(ProgressBar)
+        bar.update(total=total, progress=0)
+        self.query_one("#activity").display = True
+        self.query_one("#activity-line", Static).update(Text(line))
+        self.refresh_bindings()
+
+    def live(self, line: str) -> None:
+        self.query_one("#activity-line", Static).update(Text(line))
+        self.query_one(SyncLogPane).live(line)
+
+    def op_event(self, ev: OpEvent) -> None:
+        """Finished ops go to the log; an op starting only shows in the activity line."""
+        if ev.state in ("planned", "in_flight"):
+            self.query_one("#activity-line", Static).update(Text(event_line(ev)))
+            return
+        self.live(event_line(ev))
+        if ev.state in FINISHED:
+            self.query_one(ProgressBar).advance(1)
+
+    def work_finished(self, worker: Worker) -> None:
+        if worker.group in ("load", "sync"):
+            self.busy = None
+            self.query_one("#activity").display = False
+            self.refresh_bindings()
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "setup":
+            return False if self.set_up else (None if self.busy or self.set_up is None else True)
+        if action == "update":
+            return False if not self.set_up else (None if self.busy else True)
+        if action in ("refresh", "back"):
+            return None if self.busy else True
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.begin("Reading both systems…")
+        self.load(refresh=True)
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        i = TABS.index(tabs.active) if tabs.active in TABS else 0
+        self.action_show_tab(TABS[(i + step) % len(TABS)])
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self.focus_tab(tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id:
+            self.focus_tab(event.pane.id)
+
+    def focus_tab(self, tab: str) -> None:
+        pane = self.query_one(f"#{tab}", TabPane)
+        targets = pane.query(DataTable) or pane.query("Input")
+        if targets:
+            targets.first().focus()
+
+    def on_children_pane_changed(self, event: ChildrenPane.Changed) -> None:
+        self.show_status()
+
+    def on_settings_pane_changed(self, event: SettingsPane.Changed) -> None:
+        self.load()
+
+    # --- set up / update / approve -----------------------------------------------------------
+
+    def action_setup(self) -> None:
+        self.prepare()
+
+    def action_update(self) -> None:
+        self.prepare()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
+    def prepare(self) -> None:
+        app = self.app
+        check = engine.check_mapping(app.store, self.service)
+        preview = engine.preview(app.store, self.service, as_of=app.as_of)
+        app.call_from_thread(self.prepared, check, preview)
+
+    def prepared(self, check: engine.MappingCheck, preview: PlanPreview) -> None:
+        if check.problems:
+            self.app.push_screen(
+                LinesScreen("Fix these before syncing (nothing was changed):", check.problems)
+            )
+            return
+        if check.undecided_reviews:
+
+            def skip(yes: bool | None) -> None:
+                if yes:
+                    self.confirm(preview)
+
+            n = check.undecided_reviews
+            self.app.push_screen(
+                Dialog(
+                    f"{n} children still need review",
+                    [
+                        "They will not be added now. Decide them later in the children grid",
+                        "and the next sync adds them.",
+                    ],
+                    yes="Skip them for now",
+                    no="Go back",
+                ),
+                skip,
+            )
+            return
+        self.confirm(preview)
+
+    def confirm(self, preview: PlanPreview) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                total = sum(preview.counts.values()) - len(preview.held)
+                self.begin("Syncing…", total=max(total, 1))
+                self.sync(preview.fingerprint)
+            else:
+                self.notify("Cancelled: nothing was changed", timeout=3)
+
+        self.app.push_screen(ConfirmPlanScreen(preview, setup=not self.set_up), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sync")
+    def sync(self, fingerprint: str | None, approve: bool = False) -> None:
+        app = self.app
+
+        def on_event(ev: OpEvent) -> None:
+            app.call_from_thread(self.op_event, ev)
+
+        def progress(line: str) -> None:
+            app.call_from_thread(self.live, line)
+
+        if approve:
+            result = engine.approve_held(app.store, self.service, on_event=on_event, who=app.who)
+        else:
+            result = engine.run_sync(
+                app.store,
+                self.service,
+                fingerprint=fingerprint,
+                setup=not self.set_up,
+                as_of=app.as_of,
+                on_event=on_event,
+                progress=progress,
+                who=app.who,
+            )
+        run = result.run
+        line = f"{self.service}: {run.result} (run {run.run_id}): "
+        line += counts_text(run.counts) or "nothing to do"
+        if result.outcome.held:
+            line += f"; {result.outcome.held} held for approval"
+        app.call_from_thread(self.live, line)
+        severity = "information" if run.result == "ok" else "warning"
+        app.call_from_thread(self.notify, line, severity=severity, timeout=6)
+        self.load_after_sync()
+
+    def load_after_sync(self) -> None:
+        """Called on the sync thread: show what the run left behind."""
+        app = self.app
+        children = engine.child_rows(app.store, self.service, as_of=app.as_of)
+        rooms = engine.room_rows(app.store, self.service, as_of=app.as_of)
+        summary = engine.service_summary(app.store, self.service)
+        cfg = engine.service_config(app.store, self.service)
+        app.call_from_thread(self.loaded, cfg, summary, children, rooms)
+        app.call_from_thread(self.query_one(SyncLogPane).load_history)
+
+    def on_sync_log_pane_approve_requested(self, event: SyncLogPane.ApproveRequested) -> None:
+        if self.busy:
+            return
+        body = ["Approving applies what it held:", *event.held] if event.held else []
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.begin("Approving…", total=max(len(event.held), 1))
+                self.sync(None, approve=True)
+
+        self.app.push_screen(
+            Dialog(f"Approve held run {event.run.run_id}?", body, yes="Approve"), answered
+        )

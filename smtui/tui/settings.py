@@ -1,0 +1,168 @@
+"""Per-service settings: how often to sync, the timezone, and when archives wait for approval.
+
+Saved with enter in any field. Turning a service off asks first, and offers to purge the cached
+children's data (the only personal data smtui keeps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Label, Static
+
+from smtui import engine
+from smtui.tui.dialogs import TurnOffScreen
+from smtui.tui.working import ReportsWorkerErrors
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r} (e.g. Australia/Sydney)") from None
+    return value
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
+        number = kind(value)
+        if number <= 0:
+            raise ValueError("must be more than 0")
+        return number
+
+    return parse
+
+
+#: (field, label, parser): the settings a person may change here.
+FIELDS: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("interval_hours", "Sync every (hours)", _positive(float)),
+    ("timezone", "Timezone", _zone),
+    ("max_archive_children_pct", "Hold archives above (% of children)", _positive(float)),
+    ("max_archive_children_min", "  ...and at least (children)", _positive(int)),
+    ("max_remove_rooms_pct", "Hold room removals above (% of rooms)", _positive(float)),
+    ("max_remove_rooms_min", "  ...and at least (rooms)", _positive(int)),
+)
+
+
+def parse_settings(values: dict[str, str]) -> dict[str, Any]:
+    """Typed settings from the form, or ValueError naming the first bad field in one line."""
+    out = {}
+    for field, label, parse in FIELDS:
+        raw = values[field].strip()
+        try:
+            out[field] = parse(raw)
+        except ValueError as exc:
+            reason = str(exc) if field == "timezone" or "more than" in str(exc) else "not a number"
+            raise ValueError(f"{label.strip(' .')}: {reason}") from None
+    return out
+
+
+class SettingsPane(ReportsWorkerErrors, Vertical):
+    class Changed(Message):
+        """Settings or the on/off state changed, so the service screen re-reads its summary."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+o", "turn_off", "Turn off", id="settings.turn_off")
+    ]
+
+    def __init__(self, service: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.service = service
+        self.enabled = True
+
+    def compose(self) -> ComposeResult:
+        for field, label, _parse in FIELDS:
+            with Horizontal(classes="setting"):
+                yield Label(label, classes="setting-label")
+                yield Input(id=f"set-{field}", compact=True, classes="setting-input")
+        yield Static(Text("enter in any field saves", style="dim"), id="settings-hint")
+        yield Static(id="settings-error")
+        with Horizontal(classes="setting-buttons"):
+            yield Button("Save", id="save", variant="primary", compact=True)
+            yield Button("Turn off…", id="turn-off", variant="error", compact=True)
+            yield Button("Turn on", id="turn-on", variant="success", compact=True)
+        yield Static(id="settings-state")
+
+    def show_config(self, cfg: Any) -> None:
+        for field, _label, _parse in FIELDS:
+            value = getattr(cfg, field)
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            self.query_one(f"#set-{field}", Input).value = text
+        self.enabled = bool(cfg.enabled)
+        state = "on" if cfg.enabled else "off: scheduled syncs are stopped"
+        self.query_one("#settings-state", Static).update(Text(f"This service is {state}."))
+        self.query_one("#turn-off", Button).display = self.enabled
+        self.query_one("#turn-on", Button).display = not self.enabled
+        self.refresh_bindings()
+
+    def values(self) -> dict[str, str]:
+        return {field: self.query_one(f"#set-{field}", Input).value for field, _l, _p in FIELDS}
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save":
+            self.save()
+        elif event.button.id == "turn-off":
+            self.action_turn_off()
+        elif event.button.id == "turn-on":
+            self.change(turn_on=True)
+
+    def error(self, message: str) -> None:
+        self.query_one("#settings-error", Static).update(Text(message, style="bold red"))
+
+    def save(self) -> None:
+        try:
+            fields = parse_settings(self.values())
+        except ValueError as exc:
+            self.error(str(exc))
+            return
+        self.error("")
+        self.change(fields=fields)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "turn_off":
+            return True if self.enabled else None
+        return True
+
+    def action_turn_off(self) -> None:
+        def answered(answer: tuple[bool, bool] | None) -> None:
+            if answer and answer[0]:
+                self.change(turn_off=True, purge=answer[1])
+
+        self.app.push_screen(TurnOffScreen(self.service), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="settings")
+    def change(
+        self,
+        fields: dict[str, Any] | None = None,
+        *,
+        turn_off: bool = False,
+        purge: bool = False,
+        turn_on: bool = False,
+    ) -> None:
+        app = self.app
+        if fields:
+            engine.update_settings(app.store, self.service, **fields)
+            message = "Settings saved"
+        elif turn_off:
+            engine.turn_off(app.store, self.service, purge=purge)
+            message = "Turned off" + (" and purged cached data" if purge else "")
+        else:
+            engine.turn_on(app.store, self.service)
+            message = "Turned on"
+        cfg = engine.service_config(app.store, self.service)
+        app.call_from_thread(self.show_config, cfg)
+        app.call_from_thread(self.notify, message, timeout=3)
+        app.call_from_thread(self.post_message, self.Changed())

@@ -1,0 +1,188 @@
+"""The sync log: live lines from the running sync, and the history of past runs with their ops.
+
+History is re-read every few seconds so a ``smtui sync`` run from cron or another shell shows up
+without a key press. A run held for approval is approved from here, after a confirmation.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Log, Static
+
+from smtui import engine
+from smtui.tui.cells import OP_STATE_STYLES, haystack, plain, run_cells
+from smtui.tui.working import ReportsWorkerErrors
+from smtui.views import OpEvent, RunSummary
+
+RESULT_FILTERS = ("all", "ok", "held", "partial", "failed")
+HISTORY_SECONDS = 5.0
+
+
+def event_line(ev: OpEvent) -> str:
+    """One live-log line; plain text, so names are never read as markup."""
+    line = f"{ev.state:<9} {ev.label}"
+    return f"{line}: {ev.error}" if ev.error else line
+
+
+class SyncLogPane(ReportsWorkerErrors, Vertical):
+    class ApproveRequested(Message):
+        """The person asked to approve the held run; the service screen confirms and runs it."""
+
+        def __init__(self, run: RunSummary, held: list[str]) -> None:
+            super().__init__()
+            self.run = run
+            self.held = held
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("A", "approve", "Approve held", id="log.approve"),
+        Binding("f", "cycle_result", "Result filter", id="log.result_filter"),
+        Binding("slash", "search", "Filter ops", id="log.search"),
+    ]
+
+    def __init__(self, service: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.service = service
+        self.runs: list[RunSummary] = []
+        self.events: list[OpEvent] = []
+        self.result_filter = "all"
+        self.text_filter = ""
+        self.selected: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Live", style="bold"), classes="pane-title")
+        yield Log(id="live", max_lines=1000, auto_scroll=True)
+        yield Static(id="runs-title", classes="pane-title")
+        runs = DataTable(id="runs", cursor_type="row")
+        runs.add_columns("Run", "Kind", "Started", "Result", "Who", "Counts", "Message")
+        yield runs
+        yield Input(placeholder="/ filter operations by text or state", id="ops-filter")
+        ops = DataTable(id="ops", cursor_type="row")
+        ops.add_columns("State", "Operation", "Error")
+        yield ops
+
+    def on_mount(self) -> None:
+        self.show_title()
+        self.load_history()
+        self.set_interval(HISTORY_SECONDS, self.load_history)
+
+    # --- live --------------------------------------------------------------------------------
+
+    def live(self, line: str) -> None:
+        self.query_one("#live", Log).write_line(line)
+
+    # --- history -----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
+    def load_history(self) -> None:
+        app = self.app
+        runs = engine.runs(app.store, self.service)
+        app.call_from_thread(self.set_runs, runs)
+
+    def set_runs(self, runs: list[RunSummary]) -> None:
+        if runs == self.runs:
+            return
+        self.runs = runs
+        self.show_runs()
+        if runs and (self.selected is None or runs[0].result == "running"):
+            self.select(runs[0].run_id)
+
+    def shown_runs(self) -> list[RunSummary]:
+        return [r for r in self.runs if self.result_filter in ("all", r.result)]
+
+    def show_runs(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        now = self.app.now()
+        table.clear()
+        shown = self.shown_runs()
+        for run in shown:
+            table.add_row(*run_cells(run, now), key=str(run.run_id))
+        ids = [r.run_id for r in shown]
+        if self.selected in ids:
+            table.move_cursor(row=ids.index(self.selected), animate=False)
+        self.show_title()
+
+    def show_title(self) -> None:
+        held = " · A approves the held run" if self.runs and self.runs[0].result == "held" else ""
+        self.query_one("#runs-title", Static).update(
+            Text(f"Runs ({self.result_filter}; f cycles){held}", style="bold")
+        )
+        self.refresh_bindings()
+
+    def select(self, run_id: int) -> None:
+        self.selected = run_id
+        self.load_events(run_id)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "runs" and event.row_key.value is not None:
+            run_id = int(event.row_key.value)
+            if run_id != self.selected:
+                self.select(run_id)
+            self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="events")
+    def load_events(self, run_id: int) -> None:
+        app = self.app
+        events = engine.run_events(app.store, run_id)
+        app.call_from_thread(self.set_events, run_id, events)
+
+    def set_events(self, run_id: int, events: list[OpEvent]) -> None:
+        if run_id != self.selected:
+            return
+        self.events = events
+        self.show_events()
+
+    def show_events(self) -> None:
+        table = self.query_one("#ops", DataTable)
+        table.clear()
+        needle = self.text_filter.casefold().strip()
+        for ev in self.events:
+            if needle and needle not in haystack((ev.state, ev.kind, ev.label, ev.error)):
+                continue
+            table.add_row(
+                Text(ev.state, style=OP_STATE_STYLES.get(ev.state, "")),
+                plain(ev.label, 70),
+                plain(ev.error or "", 50, "red"),
+            )
+
+    def action_cycle_result(self) -> None:
+        i = RESULT_FILTERS.index(self.result_filter)
+        self.result_filter = RESULT_FILTERS[(i + 1) % len(RESULT_FILTERS)]
+        self.show_runs()
+
+    def action_search(self) -> None:
+        self.query_one("#ops-filter", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.text_filter = event.value
+        self.show_events()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#ops", DataTable).focus()
+
+    # --- approval ----------------------------------------------------------------------------
+
+    def held_run(self) -> RunSummary | None:
+        """The selected run if it is the latest and held: approving applies what it held."""
+        if not self.runs or self.runs[0].result != "held":
+            return None
+        return self.runs[0] if self.selected == self.runs[0].run_id else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "approve":
+            return True if self.held_run() is not None else None
+        return True
+
+    def action_approve(self) -> None:
+        run = self.held_run()
+        if run is not None:
+            held = [ev.label for ev in self.events if ev.state == "held"]
+            self.post_message(self.ApproveRequested(run, held))

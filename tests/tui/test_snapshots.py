@@ -1,0 +1,91 @@
+"""What each screen looks like, against committed SVG snapshots (pytest-textual-snapshot).
+
+Update after an intended change with ``pytest tests/tui --snapshot-update`` and look at the diff.
+The data is the seeded sandbox at a fixed today; times are relative, names fixed, no ports shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+from tui_helpers import open_service, set_up_service, settle, steady
+
+from smtui.tui.app import SmtuiApp
+
+SIZE = (100, 30)
+
+
+def test_home(
+    snap_compare: Any, make_app: Callable[[], SmtuiApp], store: Any, sandbox_today: dt.date
+) -> None:
+    set_up_service(store, "little-wattle", sandbox_today)
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=steady)
+
+
+def test_home_at_80x24(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=steady)
+
+
+def test_children_grid_with_marked_rows(
+    snap_compare: Any, make_app: Callable[[], SmtuiApp]
+) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("6", "space", "space", "down", "space", "shift+down")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_rooms_grid(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f3")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_confirmation_dialog(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("S")
+        await settle(pilot)
+        await pilot.press("y")  # skip the undecided reviews for now
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_sync_log(
+    snap_compare: Any, make_app: Callable[[], SmtuiApp], store: Any, sandbox_today: dt.date
+) -> None:
+    set_up_service(store, "gumnut-grove", sandbox_today)
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f4")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_link_picker(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("3", "l")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_settings(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f5")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)

@@ -1,0 +1,53 @@
+"""Helpers the TUI tests share: set a service up headless, wait for workers, steady a snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from smtui import engine
+
+WHO = "tester@test"
+CCMS_ENV = "SMTUI_TUI_TEST_CCMS_TOKEN"
+PORTFOLIO_ENV = "SMTUI_TUI_TEST_PORTFOLIO_TOKEN"
+
+
+def set_up_service(store: Any, name: str, today: dt.date) -> None:
+    """Connect a service headless (reviews become creates), as a person would have earlier."""
+    engine.refresh(store, name)
+    reviews = [
+        r.child_id for r in engine.child_rows(store, name, as_of=today) if r.action == "review"
+    ]
+    if reviews:
+        engine.set_children(store, name, reviews, "create", who=WHO)
+    engine.run_sync(store, name, setup=True, as_of=today, who=WHO)
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let workers finish and their results reach the screen (workers can start workers)."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_service(pilot: Pilot, name: str) -> None:
+    """From the home screen, put the cursor on ``name`` and open it."""
+    await settle(pilot)
+    table = pilot.app.screen.query_one("#services")
+    names = [str(k.value) for k in table.rows]
+    table.move_cursor(row=names.index(name))
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def steady(pilot: Pilot) -> None:
+    """Before a snapshot: no toasts, no blinking cursor, nothing still loading."""
+    await settle(pilot)
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
+    pilot.app.clear_notifications()
+    await pilot.pause()
