@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -223,7 +223,7 @@ class Store:
         wanted = {m.child_id: m for m in mappings}
         with self._write() as conn:
             sid = _service_id(conn, service)
-            current = _load_child_mappings(conn, sid)
+            current = _load_child_mappings(conn, sid, wanted.keys())
             _upsert_mappings(
                 conn, sid, CHILD_MAP, "child_id", "child", current, wanted, who=who, reason=reason
             )
@@ -235,7 +235,7 @@ class Store:
         wanted = {m.room_id: m for m in mappings}
         with self._write() as conn:
             sid = _service_id(conn, service)
-            current = _load_room_mappings(conn, sid)
+            current = _load_room_mappings(conn, sid, wanted.keys())
             _upsert_mappings(
                 conn, sid, ROOM_MAP, "room_id", "room", current, wanted, who=who, reason=reason
             )
@@ -519,30 +519,38 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def _load_child_mappings(conn: Connection, sid: int) -> dict[str, ChildMapping]:
+# Up to this many keys, an upsert reads back only the rows it touches (apply writes one at a time).
+_FEW_KEYS = 500
+
+
+def _load_child_mappings(
+    conn: Connection, sid: int, only: Collection[str] | None = None
+) -> dict[str, ChildMapping]:
     c = CHILD_MAP.c
-    rows = conn.execute(
-        select(
-            c.child_id,
-            c.action,
-            c.profile_id,
-            c.origin,
-            c.score,
-            c.reason,
-            c.synced_first_name,
-            c.synced_last_name,
-            c.synced_birth_date,
-        ).where(c.service_id == sid)
-    )
-    return {r[0]: ChildMapping(*r) for r in rows}
+    query = select(
+        c.child_id,
+        c.action,
+        c.profile_id,
+        c.origin,
+        c.score,
+        c.reason,
+        c.synced_first_name,
+        c.synced_last_name,
+        c.synced_birth_date,
+    ).where(c.service_id == sid)
+    if only is not None and len(only) <= _FEW_KEYS:
+        query = query.where(c.child_id.in_(list(only)))
+    return {r[0]: ChildMapping(*r) for r in conn.execute(query)}
 
 
-def _load_room_mappings(conn: Connection, sid: int) -> dict[str, RoomMapping]:
+def _load_room_mappings(
+    conn: Connection, sid: int, only: Collection[str] | None = None
+) -> dict[str, RoomMapping]:
     c = ROOM_MAP.c
-    rows = conn.execute(
-        select(c.room_id, c.action, c.portfolio_room_id, c.origin).where(c.service_id == sid)
-    )
-    return {r[0]: RoomMapping(*r) for r in rows}
+    query = select(c.room_id, c.action, c.portfolio_room_id, c.origin).where(c.service_id == sid)
+    if only is not None and len(only) <= _FEW_KEYS:
+        query = query.where(c.room_id.in_(list(only)))
+    return {r[0]: RoomMapping(*r) for r in conn.execute(query)}
 
 
 def _upsert_mappings(
