@@ -237,3 +237,21 @@ def test_a_run_killed_mid_way_resumes_without_duplicates(
     assert created == creates
     again = run_cli("sync", service, "--dry-run", db=db, timeout=300)
     assert again.returncode == 0, again.stdout
+
+
+def test_cron_syncs_only_services_that_are_set_up_and_due(
+    sandbox_world: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "smtui.db"
+    store = _set_up(sandbox_world, db)
+    other = add_service_args(sandbox_world, "gumnut-grove", "Australia/Brisbane")
+    assert run_cli(*other, db=db).returncode == 0  # added, never set up: cron must not touch it
+
+    just_synced = run_cli("sync", "--all", db=db)
+    assert just_synced.returncode == 0 and "No service is due" in just_synced.stdout
+
+    store.update_service(SERVICE, interval_hours=0)
+    due = run_cli("sync", "--all", "--json", db=db)
+    assert due.returncode == 0, due.stdout + due.stderr
+    assert '"service": "sunny-hill"' in due.stdout and "gumnut-grove" not in due.stdout
+    assert engine.service_summary(store, "gumnut-grove").state == "not set up"
