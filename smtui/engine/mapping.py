@@ -35,14 +35,18 @@ class MappingCheck:
     undecided_reviews: int
 
 
-def propose(store: Store, name: str, *, who: str = "smtui (auto)") -> int:
+def propose(
+    store: Store, name: str, *, only_new: bool | None = None, who: str = "smtui (auto)"
+) -> int:
     """Run the matcher; before setup it re-proposes all but manual decisions, after only new.
 
-    Returns how many mappings were proposed.
+    ``only_new`` forces proposing for unmapped children only (a run never re-decides what the
+    person confirmed). Returns how many mappings were proposed.
     """
     cfg = service_config(store, name)
     ccms, portfolio = cached_snapshots(store, name)
-    only_new = cfg.set_up_at is not None
+    if only_new is None:
+        only_new = cfg.set_up_at is not None
     child_maps = store.child_mappings(name)
     proposed = propose_child_mappings(
         ccms.children, portfolio.profiles, child_maps, only_new=only_new

@@ -207,8 +207,7 @@ def _run_locked(
         store.save_portfolio_snapshot(name, portfolio)
         _adopt_created(store, name, ccms, portfolio, who)
         _close_interrupted(store, name, run_id)
-        if cfg.set_up_at is not None:
-            propose(store, name)
+        propose(store, name, only_new=True)
         plan = plan_for(store, name, ccms, portfolio, as_of, approve=approve)
         if fingerprint and plan.fingerprint != fingerprint:
             raise StalePlan(

@@ -1,0 +1,76 @@
+"""Engine behaviour the TUI relies on, through the real engine, store and sandbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from smtui import engine
+from smtui.connectors import PortfolioClient
+from smtui.sandbox.admin import AdminClient
+from smtui.sandbox.server import RunningSandbox
+from smtui.store import ServiceConfig
+
+SERVICE = "little-wattle"
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def store(sandbox_world: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SMTUI_TEST_CCMS", sandbox_world.ccms_token)
+    monkeypatch.setenv("SMTUI_TEST_PORTFOLIO", sandbox_world.portfolio_token)
+    s = engine.open_store(str(tmp_path / "smtui.db"))
+    engine.add_service(
+        s,
+        ServiceConfig(
+            name=SERVICE,
+            ccms_url=sandbox_world.ccms_url(SERVICE),
+            portfolio_url=sandbox_world.portfolio_url(SERVICE),
+            ccms_token_env="SMTUI_TEST_CCMS",
+            portfolio_token_env="SMTUI_TEST_PORTFOLIO",
+            timezone="Australia/Melbourne",
+        ),
+    )
+    engine.refresh(s, SERVICE)
+    yield s
+    s.close()
+
+
+def test_a_plan_whose_inputs_changed_is_refused_as_stale(
+    store, sandbox_world: RunningSandbox, sandbox_admin: AdminClient
+) -> None:
+    shown = engine.preview(store, SERVICE, as_of=TODAY)
+    assert not shown.is_empty
+    room = engine.room_rows(store, SERVICE, as_of=TODAY)[0].room_id
+    sandbox_admin.enrol(SERVICE, first_name="Tama", last_name="Ruatapu", room_id=room,
+                        weekdays=[2], birth_date=dt.date(2023, 5, 5), start_date=TODAY)  # fmt: skip
+    with pytest.raises(engine.StalePlan):
+        engine.run_sync(store, SERVICE, setup=True, fingerprint=shown.fingerprint, as_of=TODAY)
+    assert engine.service_config(store, SERVICE).set_up_at is None
+    assert engine.runs(store, SERVICE)[0].result == "failed"
+    with PortfolioClient(sandbox_world.portfolio_url(SERVICE), sandbox_world.portfolio_token) as c:
+        assert not [p for p in c.profiles().items if p.external_ref], "something was applied"
+    again = engine.preview(store, SERVICE, as_of=TODAY)
+    assert again.fingerprint != shown.fingerprint
+    assert again.counts["create_profile"] == shown.counts.get("create_profile", 0) + 1
+
+
+def test_the_confirmed_plan_is_applied_exactly(store) -> None:
+    shown = engine.preview(store, SERVICE, as_of=TODAY)
+    result = engine.run_sync(store, SERVICE, setup=True, fingerprint=shown.fingerprint, as_of=TODAY)
+    assert result.run.result == "ok"
+    assert result.plan.fingerprint == shown.fingerprint
+    assert result.outcome.done == sum(shown.counts.values())
+    assert engine.preview(store, SERVICE, as_of=TODAY).is_empty
+
+
+def test_lock_names_its_holder(store) -> None:
+    assert store.acquire_lock(SERVICE, user="bob", host="support-1", pid=os.getpid()) is None
+    try:
+        with pytest.raises(engine.Locked, match=r"bob@support-1 \(pid \d+\)"):
+            engine.run_sync(store, SERVICE, setup=True, as_of=TODAY)
+    finally:
+        store.release_lock(SERVICE, os.getpid())
