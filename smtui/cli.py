@@ -65,7 +65,7 @@ class Ctx:
         self._store = None
 
     @property
-    def store(self):  # noqa: ANN201 - smtui.store.Store, imported lazily
+    def store(self):
         if self._store is None:
             from smtui.engine import open_store
 
@@ -108,8 +108,10 @@ def main(ctx: click.Context, db: str | None) -> None:
 def demo(seed: int) -> None:
     """Open the UI on a fresh demo database against an in-process sandbox."""
     if not _has_terminal():
-        fail("`smtui demo` opens the terminal UI and needs a terminal; use `smtui sandbox` "
-             "and `smtui sync` without one")
+        fail(
+            "`smtui demo` opens the terminal UI and needs a terminal; use `smtui sandbox` "
+            "and `smtui sync` without one"
+        )
     from smtui.tui.app import run_demo
 
     run_demo(seed=seed)
@@ -143,10 +145,14 @@ def service() -> None:
 @click.argument("name")
 @click.option("--ccms-url", required=True, help="CCMS base URL of this service.")
 @click.option("--portfolio-url", required=True, help="Portfolio base URL of this service.")
-@click.option("--ccms-token-env", metavar="VAR", help="Environment variable holding the CCMS token.")
+@click.option(
+    "--ccms-token-env", metavar="VAR", help="Environment variable holding the CCMS token."
+)
 @click.option("--ccms-token-file", metavar="PATH", help="File (mode 0600) holding the CCMS token.")
 @click.option("--portfolio-token-env", metavar="VAR", help="Env var holding the portfolio token.")
-@click.option("--portfolio-token-file", metavar="PATH", help="File (0600) with the portfolio token.")
+@click.option(
+    "--portfolio-token-file", metavar="PATH", help="File (0600) with the portfolio token."
+)
 @click.option("--timezone", default="Australia/Sydney", show_default=True)
 @click.option("--interval", "interval_hours", default=12.0, show_default=True, help="Hours.")
 @pass_ctx
@@ -181,8 +187,16 @@ def service_list(ctx: Ctx, as_json: bool) -> None:
         return
     table = [("SERVICE", "STATE", "CHILDREN", "LAST SYNC", "RESULT", "NEXT DUE")]
     for r in rows:
-        table.append((r.name, r.state, str(r.integrated_children), _when(r.last_sync_at),
-                      r.last_result or "-", _when(r.next_due)))
+        table.append(
+            (
+                r.name,
+                r.state,
+                str(r.integrated_children),
+                _when(r.last_sync_at),
+                r.last_result or "-",
+                _when(r.next_due),
+            )
+        )
     _print_table(table)
 
 
@@ -201,6 +215,59 @@ def service_show(ctx: Ctx, name: str) -> None:
     click.echo(f"{'state':28} {summary.state}")
     click.echo(f"{'integrated children':28} {summary.integrated_children}")
     click.echo(f"{'next due':28} {_when(summary.next_due)}")
+
+
+@service.command("set")
+@click.argument("name")
+@click.option("--interval", "interval_hours", type=float, help="Hours between syncs.")
+@click.option("--timezone", help="IANA timezone, e.g. Pacific/Auckland.")
+@click.option(
+    "--max-archive-pct",
+    "max_archive_children_pct",
+    type=float,
+    help="Hold archives above this % of integrated children (default 10).",
+)
+@click.option(
+    "--max-archive-min",
+    "max_archive_children_min",
+    type=int,
+    help="...but always allow this many (default 3).",
+)
+@click.option(
+    "--max-remove-rooms-pct",
+    "max_remove_rooms_pct",
+    type=float,
+    help="Hold room removals above this % of managed rooms (default 25).",
+)
+@click.option(
+    "--max-remove-rooms-min",
+    "max_remove_rooms_min",
+    type=int,
+    help="...but always allow this many (default 2).",
+)
+@click.option("--on/--off", "enabled", default=None, help="Turn the integration on or off.")
+@click.option("--purge", is_flag=True, help="With --off: also delete cached personal data.")
+@pass_ctx
+@friendly
+def service_set(ctx: Ctx, name: str, enabled: bool | None, purge: bool, **fields: Any) -> None:
+    """Change a service's interval, timezone, approval thresholds, or turn it on or off."""
+    from smtui import engine
+
+    changes = {k: v for k, v in fields.items() if v is not None}
+    for key, value in changes.items():
+        if isinstance(value, int | float) and value < 0:
+            fail(f"--{key.replace('_', '-')} cannot be negative")
+    if purge and enabled is not False:
+        fail("--purge goes with --off")
+    if changes:
+        engine.update_settings(ctx.store, name, **changes)
+    if enabled is True:
+        engine.turn_on(ctx.store, name)
+    elif enabled is False:
+        engine.turn_off(ctx.store, name, purge=purge)
+    if not changes and enabled is None:
+        fail("nothing to change: see `smtui service set --help`")
+    click.echo(f"{name}: updated")
 
 
 @service.command("remove")
@@ -307,8 +374,7 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
 
 def _plan_rows(plan: Any) -> list[dict[str, Any]]:
     return [
-        {"id": op.id, "kind": op.kind, "label": op.label, "held": op.held}
-        for op in plan.operations
+        {"id": op.id, "kind": op.kind, "label": op.label, "held": op.held} for op in plan.operations
     ]
 
 
@@ -382,12 +448,18 @@ def _sync_one(
                 line += f"\n  {op.kind:18} {op.label}" + ("  [held]" if op.held else "")
             for w in plan.warnings:
                 line += f"\n  warning: {w}"
-            entry = {"service": name, "result": "changes" if changes else "no changes",
-                     "counts": dict(plan.counts()), "operations": _plan_rows(plan),
-                     "warnings": list(plan.warnings), "line": line}
+            entry = {
+                "service": name,
+                "result": "changes" if changes else "no changes",
+                "counts": dict(plan.counts()),
+                "operations": _plan_rows(plan),
+                "warnings": list(plan.warnings),
+                "line": line,
+            }
             return entry, EXIT_CHANGES if changes else EXIT_OK
-        result = engine.run_sync(ctx.store, name, as_of=as_of, approve=approve,
-                                 on_event=on_event if verbose else None)
+        result = engine.run_sync(
+            ctx.store, name, as_of=as_of, approve=approve, on_event=on_event if verbose else None
+        )
     except engine.Locked as exc:
         return {"service": name, "result": "locked", "line": f"{name}: locked: {exc}"}, EXIT_LOCKED
     except _user_errors() as exc:
@@ -400,9 +472,16 @@ def _sync_one(
         line += f"; {run.message}"
     for w in result.plan.warnings:
         line += f"\n  warning: {w}"
-    entry = {"service": name, "result": run.result, "run": run.run_id, "counts": run.counts,
-             "held": result.outcome.held, "failed": result.outcome.failed,
-             "warnings": list(result.plan.warnings), "line": line}
+    entry = {
+        "service": name,
+        "result": run.result,
+        "run": run.run_id,
+        "counts": run.counts,
+        "held": result.outcome.held,
+        "failed": result.outcome.failed,
+        "warnings": list(result.plan.warnings),
+        "line": line,
+    }
     code = {"ok": EXIT_OK, "held": EXIT_HELD}.get(run.result, EXIT_ERROR)
     return entry, code
 
@@ -413,8 +492,11 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 @main.command()
 @click.argument("name")
-@click.option("--accept-proposals", is_flag=True,
-              help="Connect now with the confident links and creates; leave reviews undecided.")
+@click.option(
+    "--accept-proposals",
+    is_flag=True,
+    help="Connect now with the confident links and creates; leave reviews undecided.",
+)
 @pass_ctx
 @friendly
 def setup(ctx: Ctx, name: str, accept_proposals: bool) -> None:
@@ -432,14 +514,18 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool) -> None:
     click.echo("Proposals: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items())))
     reviews = [r for r in rows if r.action == "review"]
     for r in reviews:
-        click.echo(f"  review {r.child_id:10} {r.name} -> {r.profile_name or '-'} "
-                   f"({r.profile_id or '-'}): {r.reason}")
+        click.echo(
+            f"  review {r.child_id:10} {r.name} -> {r.profile_name or '-'} "
+            f"({r.profile_id or '-'}): {r.reason}"
+        )
     check = engine.check_mapping(ctx.store, name)
     for problem in check.problems:
         click.echo(f"  problem: {problem}")
     if not accept_proposals:
-        click.echo(f"Decide with `smtui mapping set {name} CHILD link:PROFILE|create|ignore`, "
-                   f"then `smtui setup {name} --accept-proposals` (or use the UI).")
+        click.echo(
+            f"Decide with `smtui mapping set {name} CHILD link:PROFILE|create|ignore`, "
+            f"then `smtui setup {name} --accept-proposals` (or use the UI)."
+        )
         return
     if check.problems:
         fail("fix the problems above before connecting")
@@ -474,8 +560,11 @@ def _child_id(ctx: Ctx, name: str, child: str) -> str:
     if len(hits) == 1:
         return hits[0].child_id
     if len(hits) > 1:
-        fail(f"{len(hits)} children are called {child!r}: use an id ("
-             + ", ".join(h.child_id for h in hits) + ")")
+        fail(
+            f"{len(hits)} children are called {child!r}: use an id ("
+            + ", ".join(h.child_id for h in hits)
+            + ")"
+        )
     return child
 
 
@@ -492,8 +581,16 @@ def log(ctx: Ctx, name: str, run_id: int | None, limit: int) -> None:
     if run_id is None:
         rows = [("RUN", "KIND", "STARTED", "RESULT", "WHO", "CHANGES")]
         for r in engine.runs(ctx.store, name, limit=limit):
-            rows.append((str(r.run_id), r.kind, _when(r.started_at), r.result, r.who,
-                         _counts_text(r.counts) or r.message or "-"))
+            rows.append(
+                (
+                    str(r.run_id),
+                    r.kind,
+                    _when(r.started_at),
+                    r.result,
+                    r.who,
+                    _counts_text(r.counts) or r.message or "-",
+                )
+            )
         _print_table(rows)
         return
     for ev in engine.run_events(ctx.store, run_id):
@@ -509,8 +606,10 @@ def invitations(ctx: Ctx, name: str) -> None:
     from smtui import engine
 
     missing = engine.uninvited(ctx.store, name)
-    click.echo(f"{len(missing)} integrated children have no invitation yet. smtui never sends "
-               "invitations: send them from the portfolio app.")
+    click.echo(
+        f"{len(missing)} integrated children have no invitation yet. smtui never sends "
+        "invitations: send them from the portfolio app."
+    )
     for child_name, profile_id in missing:
         click.echo(f"  {profile_id:10} {child_name}")
 
@@ -541,8 +640,14 @@ def mapping_set(ctx: Ctx, name: str, child: str, action: str) -> None:
     from smtui import engine
 
     kind, target = _parse_action(action)
-    engine.set_children(ctx.store, name, [_child_id(ctx, name, child)], kind,
-                        profile_id=target, who=engine.who_am_i())
+    engine.set_children(
+        ctx.store,
+        name,
+        [_child_id(ctx, name, child)],
+        kind,
+        profile_id=target,
+        who=engine.who_am_i(),
+    )
     click.echo(f"{name}: child {child} -> {action}")
 
 
@@ -557,8 +662,7 @@ def mapping_room(ctx: Ctx, name: str, room: str, action: str) -> None:
     from smtui import engine
 
     kind, target = _parse_action(action)
-    engine.set_rooms(ctx.store, name, [room], kind, portfolio_room_id=target,
-                     who=engine.who_am_i())
+    engine.set_rooms(ctx.store, name, [room], kind, portfolio_room_id=target, who=engine.who_am_i())
     click.echo(f"{name}: room {room} -> {action}")
 
 

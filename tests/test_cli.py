@@ -16,9 +16,7 @@ COMMANDS = ("demo", "sandbox", "service", "refresh", "sync", "setup", "match", "
 def test_help_lists_every_command_with_a_line_of_help(tmp_path: Path) -> None:
     result = run_cli("--help", db=tmp_path / "s.db")
     assert result.returncode == 0
-    listed = {
-        line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")
-    }
+    listed = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
     for command in COMMANDS:
         assert command in listed, command
         assert len(listed[command].split()) > 1, f"{command} has no help line"
@@ -88,3 +86,21 @@ def test_user_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
     assert bad_db.returncode == 1 and "Traceback" not in bad_db.stderr
     no_tty = run_cli(db=db)
     assert no_tty.returncode == 1 and "smtui sync" in no_tty.stderr
+
+
+def test_service_settings_change_and_bad_values_are_refused(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    assert run_cli(*add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane"),
+                   db=db).returncode == 0  # fmt: skip
+    bad_tz = run_cli("service", "set", "gumnut-grove", "--timezone", "Mars/Base", db=db)
+    assert bad_tz.returncode == 1 and "Traceback" not in bad_tz.stderr
+    assert "unknown timezone" in bad_tz.stderr
+    changed = run_cli("service", "set", "gumnut-grove", "--interval", "6",
+                      "--max-archive-pct", "20", "--off", db=db)  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    shown = run_cli("service", "show", "gumnut-grove", db=db).stdout
+    assert "interval_hours               6.0" in shown
+    assert "max_archive_children_pct     20.0" in shown
+    assert "off" in run_cli("service", "list", db=db).stdout

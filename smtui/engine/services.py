@@ -42,16 +42,26 @@ def service_config(store: Store, name: str) -> ServiceConfig:
 def add_service(store: Store, cfg: ServiceConfig) -> ServiceConfig:
     """Add a service after checking its token sources resolve, so a typo fails now, not at 3 am."""
     tokens_for(cfg)
-    rules.today_in(cfg.timezone)
+    check_timezone(cfg.timezone)
     try:
         return store.add_service(cfg)
     except StoreError as exc:
         raise EngineError(str(exc)) from exc
 
 
+def check_timezone(name: str) -> None:
+    """A typo in a timezone would shift every window by a day: refuse it when it is entered."""
+    try:
+        rules.today_in(name)
+    except ValueError:
+        raise EngineError(
+            f"unknown timezone {name!r}: use an IANA name such as Australia/Sydney"
+        ) from None
+
+
 def update_settings(store: Store, name: str, **fields: object) -> None:
     if "timezone" in fields:
-        rules.today_in(str(fields["timezone"]))
+        check_timezone(str(fields["timezone"]))
     service_config(store, name)
     store.update_service(name, **fields)
 
