@@ -1,7 +1,7 @@
 """Apply a plan through the portfolio client, journaling every operation.
 
-Each operation is written ``in_flight`` before its call and ``done``/``failed``/``unknown`` after it,
-so a run killed at any point leaves a journal the next run can read. Creates carry an
+Each operation is written ``in_flight`` before its call and ``done``, ``failed`` or ``unknown``
+after it, so a run killed at any point leaves a journal the next run can read. Creates carry an
 Idempotency-Key derived from the operation id, and a created record carries the CCMS id as its
 external_ref, so a resumed run either gets the same record back or finds it on re-read: never a
 second profile or room.
@@ -76,7 +76,9 @@ class _Run:
             return given
         mapping = self.room_maps.get(room_id or "")
         if mapping is None or mapping.portfolio_room_id is None:
-            raise _MissingTarget(f"no portfolio room for room {room_id}: its create did not succeed")
+            raise _MissingTarget(
+                f"no portfolio room for room {room_id}: its create did not succeed"
+            )
         return mapping.portfolio_room_id
 
     def remember_child(self, child_id: str, profile_id: str) -> None:
@@ -179,8 +181,10 @@ def _run_one(run: _Run, op: Operation) -> None:
         # A definite "no": the portfolio did not change, so the op failed cleanly.
         state, error = "failed", str(exc)
     except ApiError as exc:
-        state, error = ("failed", str(exc)) if exc.status and exc.status < 500 else ("unknown", str(exc))
-    except Exception as exc:  # noqa: BLE001 - a dropped connection may or may not have applied
+        state, error = (
+            ("failed", str(exc)) if exc.status and exc.status < 500 else ("unknown", str(exc))
+        )
+    except Exception as exc:
         state, error = "unknown", f"{type(exc).__name__}: {exc}"
     run.store.set_op_state(run.run_id, op.id, state, error=error)
     with run.lock:

@@ -50,7 +50,7 @@ def propose_child_mappings(
 
 
 def room_key(name: str) -> str:
-    """A room name reduced to what educators keep when they retype it ("Possums Room" -> "possums")."""
+    """A room name as educators retype it: "Possums Room" and "possums" are the same room."""
     text = unicodedata.normalize("NFKD", name.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"[^a-z0-9]+", " ", text)

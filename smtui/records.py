@@ -42,10 +42,10 @@ class Room:
 class Booking:
     """A recurring (or one-off) attendance pattern.
 
-    Occurs on every date d with start_date <= d <= end_date (open-ended when end_date is None) whose
-    ISO weekday (1=Monday .. 7=Sunday) is in ``weekdays``; when ``every`` is 2, only in weeks an even
-    number of weeks after the week of start_date. A casual booking is the same shape, usually with
-    start_date == end_date.
+    Occurs on every date d with start_date <= d <= end_date (open-ended when end_date is
+    None) whose ISO weekday (1=Monday .. 7=Sunday) is in ``weekdays``; when ``every`` is 2, only
+    in weeks an even number of weeks after the week of start_date. A casual booking is the same
+    shape, usually with start_date == end_date.
     """
 
     id: str

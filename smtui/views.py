@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-ServiceState = str  # "not set up" | "active" | "needs review" | "held for approval" | "failing" | "off"
+ServiceState = (
+    str  # "not set up" | "active" | "needs review" | "held for approval" | "failing" | "off"
+)
 
 
 @dataclass(frozen=True, slots=True)

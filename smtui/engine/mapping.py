@@ -190,10 +190,12 @@ def set_children(
     if action == "link" and (profile_id is None or len(child_ids) != 1):
         raise EngineError("link needs exactly one child and a profile id")
     maps = store.child_mappings(name)
-    if action == "link":
-        _, portfolio = cached_snapshots(store, name)
-        if profile_id not in {p.id for p in portfolio.profiles}:
-            raise EngineError(f"no profile {profile_id} in {name}")
+    ccms, portfolio = cached_snapshots(store, name)
+    unknown = set(child_ids) - {c.id for c in ccms.children}
+    if unknown:
+        raise EngineError(f"no child {sorted(unknown)[0]} in {name}'s last read")
+    if action == "link" and profile_id not in {p.id for p in portfolio.profiles}:
+        raise EngineError(f"no profile {profile_id} in {name}'s last read")
     previous, updated = [], []
     for cid in child_ids:
         before = maps.get(cid) or ChildMapping(cid, "review")
@@ -244,12 +246,16 @@ def set_rooms(
     if action not in ("link", "create", "ignore", "relink"):
         raise EngineError(f"unknown room action {action!r}: use link, create, ignore or relink")
     maps = store.room_mappings(name)
+    ccms, portfolio = cached_snapshots(store, name)
+    unknown = set(room_ids) - {r.id for r in ccms.rooms}
+    if unknown:
+        raise EngineError(f"no room {sorted(unknown)[0]} in {name}'s last read")
+    if action == "link" and portfolio_room_id not in {r.id for r in portfolio.rooms}:
+        raise EngineError(f"no portfolio room {portfolio_room_id} in {name}'s last read")
     previous, updated = [], []
     for rid in room_ids:
         before = maps.get(rid) or RoomMapping(rid, "create")
         if action == "link":
-            if portfolio_room_id is None:
-                raise EngineError("link needs a portfolio room id")
             after = RoomMapping(rid, "link", portfolio_room_id, "manual")
         elif action == "relink":
             if before.portfolio_room_id is None:

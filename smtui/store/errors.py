@@ -18,7 +18,7 @@ class ServiceExists(StoreError):
 
 class ServiceNotFound(StoreError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"no service named {name!r}: see `smtui services`")
+        super().__init__(f"no service named {name!r}: see `smtui service list`")
         self.name = name
 
 
