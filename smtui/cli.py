@@ -516,9 +516,10 @@ def _counts_text(counts: dict[str, int]) -> str:
     is_flag=True,
     help="Connect now with the confident links and creates; leave reviews undecided.",
 )
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Plan as of this date.")
 @pass_ctx
 @friendly
-def setup(ctx: Ctx, name: str, accept_proposals: bool) -> None:
+def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.datetime | None) -> None:
     """Set up a service headless: read both sides, auto-map, print what needs review."""
     from smtui import engine
 
@@ -526,7 +527,7 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool) -> None:
     if cfg.set_up_at is not None:
         fail(f"{name} is already set up: use `smtui sync {name}` or `smtui mapping`")
     engine.refresh(ctx.store, name, progress=lambda line: click.echo(line, err=True))
-    rows = engine.child_rows(ctx.store, name)
+    rows = engine.child_rows(ctx.store, name, as_of=_as_of(as_of))
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.action] = counts.get(r.action, 0) + 1
@@ -548,7 +549,7 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool) -> None:
         return
     if check.problems:
         fail("fix the problems above before connecting")
-    result = engine.run_sync(ctx.store, name, setup=True)
+    result = engine.run_sync(ctx.store, name, setup=True, as_of=_as_of(as_of))
     click.echo(f"{name}: set up ({result.run.result}): {_counts_text(result.run.counts)}")
     if reviews:
         click.echo(f"{len(reviews)} children still need review; they were not added.")

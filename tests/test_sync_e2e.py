@@ -35,7 +35,7 @@ def _set_up(
     sandbox: RunningSandbox, db: Path, service: str = SERVICE, tz: str = "Australia/Sydney"
 ):
     assert run_cli(*add_service_args(sandbox, service, tz), db=db).returncode == 0
-    result = run_cli("setup", service, "--accept-proposals", db=db)
+    result = run_cli("setup", service, "--accept-proposals", "--as-of", TODAY, db=db)
     assert result.returncode == 0, result.stdout + result.stderr
     return open_store(str(db))
 
@@ -171,9 +171,9 @@ def test_dry_run_exit_codes_and_json(sandbox_world: RunningSandbox, tmp_path: Pa
         run_cli(*add_service_args(sandbox_world, SERVICE, "Australia/Sydney"), db=db).returncode
         == 0
     )
-    not_set_up = run_cli("sync", SERVICE, "--dry-run", db=db)
+    not_set_up = run_cli("sync", SERVICE, "--dry-run", "--as-of", TODAY, db=db)
     assert not_set_up.returncode == 1 and "not set up" in not_set_up.stderr + not_set_up.stdout
-    _ = run_cli("setup", SERVICE, "--accept-proposals", db=db)
+    _ = run_cli("setup", SERVICE, "--accept-proposals", "--as-of", TODAY, db=db)
     clean = run_cli("sync", SERVICE, "--dry-run", "--json", "--as-of", TODAY, db=db)
     assert clean.returncode == 0
     assert '"result": "no changes"' in clean.stdout
@@ -207,8 +207,9 @@ def test_a_run_killed_mid_way_resumes_without_duplicates(
     env.update(SMTUI_DB=str(db), SMTUI_CCMS_TOKEN=sandbox_world.ccms_token,
                SMTUI_PORTFOLIO_TOKEN=sandbox_world.portfolio_token)  # fmt: skip
     for kill_after in (1, 40, 400):
+        command = ["setup", service, "--accept-proposals", "--as-of", TODAY]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "smtui", "setup", service, "--accept-proposals"],
+            [sys.executable, "-m", "smtui", *command],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 120
@@ -220,7 +221,7 @@ def test_a_run_killed_mid_way_resumes_without_duplicates(
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     sandbox_admin.clear_faults()
-    final = run_cli("setup", service, "--accept-proposals", db=db, timeout=300)
+    final = run_cli("setup", service, "--accept-proposals", "--as-of", TODAY, db=db, timeout=300)
     assert final.returncode == 0, final.stdout + final.stderr
 
     after = _portfolio(sandbox_world, service)
@@ -235,7 +236,7 @@ def test_a_run_killed_mid_way_resumes_without_duplicates(
         if m.profile_id and m.profile_id not in {q.id for q in before.profiles}
     )  # fmt: skip
     assert created == creates
-    again = run_cli("sync", service, "--dry-run", db=db, timeout=300)
+    again = run_cli("sync", service, "--dry-run", "--as-of", TODAY, db=db, timeout=300)
     assert again.returncode == 0, again.stdout
 
 
@@ -247,11 +248,11 @@ def test_cron_syncs_only_services_that_are_set_up_and_due(
     other = add_service_args(sandbox_world, "gumnut-grove", "Australia/Brisbane")
     assert run_cli(*other, db=db).returncode == 0  # added, never set up: cron must not touch it
 
-    just_synced = run_cli("sync", "--all", db=db)
+    just_synced = run_cli("sync", "--all", "--as-of", TODAY, db=db)
     assert just_synced.returncode == 0 and "No service is due" in just_synced.stdout
 
     store.update_service(SERVICE, interval_hours=0)
-    due = run_cli("sync", "--all", "--json", db=db)
+    due = run_cli("sync", "--all", "--json", "--as-of", TODAY, db=db)
     assert due.returncode == 0, due.stdout + due.stderr
     assert '"service": "sunny-hill"' in due.stdout and "gumnut-grove" not in due.stdout
     assert engine.service_summary(store, "gumnut-grove").state == "not set up"
