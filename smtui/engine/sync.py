@@ -248,15 +248,16 @@ def _run_locked(
             store.save_portfolio_snapshot(name, after)
             recheck = plan_for(store, name, ccms, after, as_of, approve=approve)
             remaining = sum(1 for op in recheck.operations if not op.held)
+    incomplete = ccms.problems + portfolio.problems
     if outcome.failed or outcome.unknown:
         result = "partial" if outcome.done else "failed"
-    elif remaining:
+    elif remaining or incomplete:
         result = "partial"
     else:
         result = "held" if outcome.held else "ok"
     if cfg.set_up_at is None and result in ("ok", "held", "partial"):
         store.update_service(name, state="active", set_up_at=dt.datetime.now(dt.UTC))
-    message = "; ".join(outcome.errors[:3])
+    message = "; ".join([*outcome.errors[:3], *(f"read incomplete: {p}" for p in incomplete)])
     if remaining:
         message = (message + "; " if message else "") + (
             f"verification found {remaining} differences left"

@@ -1,0 +1,169 @@
+"""The other engine commands through the real CLI: match, mapping CSV, log, invitations, faults."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+from smtui.connectors import PortfolioClient
+from smtui.sandbox.admin import AdminClient
+from smtui.sandbox.server import RunningSandbox
+from tests.cli_helpers import add_service_args, run_cli
+
+SERVICE = "little-wattle"
+TODAY = "2026-11-23"
+
+
+def _set_up(sandbox: RunningSandbox, db: Path) -> None:
+    assert (
+        run_cli(*add_service_args(sandbox, SERVICE, "Australia/Melbourne"), db=db).returncode == 0
+    )
+    result = run_cli("setup", SERVICE, "--accept-proposals", "--as-of", TODAY, db=db)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_match_two_csv_files(tmp_path: Path) -> None:
+    source = tmp_path / "children.csv"
+    source.write_text(
+        "id,first_name,last_name,preferred_name,birth_date\n"
+        "c1,Elizabeth,Ngata,,2022-03-04\n"
+        "c2,Oliver,Smith-Jones,Ollie,2023-07-09\n"
+        "c3,Mereana,Walker,,2021-01-15\n"
+    )
+    target = tmp_path / "profiles.csv"
+    target.write_text(
+        "id,first_name,last_name,birth_date\n"
+        "p1,Liz,Ngata,2022-03-04\n"
+        "p2,Ollie,Smith,2023-07-09\n"
+        "p9,Someone,Else,2020-02-02\n"
+    )
+    out = tmp_path / "proposals.csv"
+    result = run_cli("match", str(source), str(target), "--out", str(out), db=tmp_path / "s.db")
+    assert result.returncode == 0, result.stderr
+    rows = {r["source_id"]: r for r in csv.DictReader(out.open())}
+    assert list(next(csv.reader(out.open()))) == [
+        "source_id", "action", "target_id", "score", "reason"
+    ]  # fmt: skip
+    assert (rows["c1"]["action"], rows["c1"]["target_id"]) == ("link", "p1")
+    assert "Liz" in rows["c1"]["reason"]
+    assert rows["c2"]["target_id"] == "p2" and rows["c2"]["action"] in ("link", "review")
+    assert (rows["c3"]["action"], rows["c3"]["target_id"]) == ("create", "")
+
+
+def test_match_refuses_a_bad_csv_in_one_line(tmp_path: Path) -> None:
+    source = tmp_path / "children.csv"
+    source.write_text("id,first_name,last_name,preferred_name,birth_date\nc1,Ava,Ng,,2021-13-01\n")
+    target = tmp_path / "profiles.csv"
+    target.write_text("id,first_name,last_name,birth_date\n")
+    result = run_cli("match", str(source), str(target), db=tmp_path / "s.db")
+    assert result.returncode == 1
+    assert "line 2" in result.stderr and "2021-13-01" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_mapping_export_edit_import_and_a_bad_row_changes_nothing(
+    sandbox_world: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    _set_up(sandbox_world, db)
+    exported = tmp_path / "map.csv"
+    assert run_cli("mapping", "export", SERVICE, str(exported), db=db).returncode == 0
+    rows = list(csv.DictReader(exported.open()))
+    review = next(r for r in rows if r["kind"] == "child" and r["action"] == "review")
+    review["action"] = "ignore"
+    edited = tmp_path / "edited.csv"
+    with edited.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(edited.read_text() + "child,ch-nobody,,link,prf_x,manual,0,\n")
+    refused = run_cli("mapping", "import", SERVICE, str(bad), db=db)
+    assert refused.returncode == 1 and "line" in refused.stderr
+    again = tmp_path / "again.csv"
+    run_cli("mapping", "export", SERVICE, str(again), db=db)
+    assert again.read_text() == exported.read_text(), "a refused import changed something"
+
+    imported = run_cli("mapping", "import", SERVICE, str(edited), db=db)
+    assert imported.returncode == 0 and "1 mappings changed" in imported.stdout
+    run_cli("mapping", "export", SERVICE, str(again), db=db)
+    after = {r["ccms_id"]: r for r in csv.DictReader(again.open())}
+    assert after[review["ccms_id"]]["action"] == "ignore"
+    assert after[review["ccms_id"]]["origin"] == "manual"
+
+
+def test_log_shows_runs_and_their_operations(sandbox_world: RunningSandbox, tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _set_up(sandbox_world, db)
+    runs = run_cli("log", SERVICE, db=db)
+    assert runs.returncode == 0
+    assert "setup" in runs.stdout and "ok" in runs.stdout
+    run_id = runs.stdout.splitlines()[1].split()[0]
+    ops = run_cli("log", SERVICE, "--run", run_id, db=db)
+    assert ops.returncode == 0
+    assert "done" in ops.stdout and "link_profile" in ops.stdout
+
+
+def test_invitations_lists_integrated_children_without_one_and_sends_nothing(
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    _set_up(sandbox_world, db)
+    with PortfolioClient(
+        sandbox_world.portfolio_url(SERVICE), sandbox_world.portfolio_token
+    ) as client:
+        before = {p.id: p.invitation_status for p in client.profiles().items}
+        uninvited = {
+            p.id for p in client.profiles().items
+            if p.external_ref and not p.archived and p.invitation_status == "none"
+        }  # fmt: skip
+    result = run_cli("invitations", SERVICE, db=db)
+    assert result.returncode == 0
+    assert f"{len(uninvited)} integrated children have no invitation yet" in result.stdout
+    listed = {line.split()[0] for line in result.stdout.splitlines()[1:]}
+    assert listed == uninvited
+    with PortfolioClient(
+        sandbox_world.portfolio_url(SERVICE), sandbox_world.portfolio_token
+    ) as client:
+        assert {p.id: p.invitation_status for p in client.profiles().items} == before
+
+
+def test_an_incomplete_read_archives_nothing(
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    _set_up(sandbox_world, db)
+    exported = tmp_path / "map.csv"
+    run_cli("mapping", "export", SERVICE, str(exported), db=db)
+    linked = [r["ccms_id"] for r in csv.DictReader(exported.open())
+              if r["kind"] == "child" and r["action"] == "link"]  # fmt: skip
+    for child_id in linked[:2]:
+        sandbox_admin.leave(SERVICE, child_id, last_day=dt.date(2026, 11, 20))
+
+    def planned(*faults: str, code: int = 2) -> dict:
+        if faults:
+            sandbox_admin.set_faults(rate=1, kinds=list(faults), count=1, scope="list",
+                                     system="ccms")  # fmt: skip
+        try:
+            result = run_cli("sync", SERVICE, "--dry-run", "--json", "--as-of", TODAY, db=db)
+        finally:
+            sandbox_admin.clear_faults()
+        assert result.returncode == code, result.stdout + result.stderr
+        return json.loads(result.stdout)[0]
+
+    truncated = planned("truncate", code=0)
+    assert not [op for op in truncated["operations"] if op["kind"].startswith("archive")]
+    assert any("incomplete" in w.lower() for w in truncated["warnings"])
+    complete = planned()
+    archives = [op for op in complete["operations"] if op["kind"] == "archive_profile"]
+    assert len(archives) == 2
+    sandbox_admin.set_faults(rate=1, kinds=["truncate"], count=1, scope="list", system="ccms")
+    try:
+        synced = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
+    finally:
+        sandbox_admin.clear_faults()
+    assert synced.returncode == 1, "cron must hear about a read that keeps failing"
+    assert "incomplete" in synced.stdout
