@@ -1,10 +1,12 @@
-"""Make the README screenshots (SVG) of the main screens from seeded demo data.
+"""Make the README screenshots (SVG) of the main screens from the demo data.
 
 Run: python scripts/screenshots.py [--out screenshots]
 
-The data is the sandbox world for a fixed seed and date, served on loopback in this process, and a
-fresh store in a temporary directory; the app is driven from the keyboard with Textual's Pilot, so
-the pictures show exactly what a person sees at 100x30.
+The data is exactly what `smtui demo` opens on (``smtui.demo.start_demo``: the sandbox for a fixed
+seed and date, served on loopback in this process, and a fresh demo store in a temporary directory
+with every sandbox service and gumnut-grove already set up). The app is driven from the keyboard
+with Textual's Pilot, so the pictures show what a person sees at 100x30. ``as_of`` and ``who`` are
+pinned and no path or port is shown, so the pictures only change when the UI does.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,50 +22,17 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from smtui import engine
-from smtui.sandbox.server import start_sandbox
+from smtui.demo import start_demo
 from smtui.tui.app import build_app
 
 SEED = 7
 TODAY = dt.date(2026, 11, 23)
 SIZE = (100, 30)
 WHO = "demo@smtui"
-SERVICES = {
-    "sunny-hill": "Australia/Sydney",
-    "kowhai-kids": "Pacific/Auckland",
-    "little-wattle": "Australia/Melbourne",
-    "gumnut-grove": "Australia/Brisbane",
-}
-SET_UP = ("little-wattle", "gumnut-grove")
-
-
-def make_store(db: Path, sandbox: Any) -> Any:
-    os.environ["SMTUI_DEMO_CCMS_TOKEN"] = sandbox.ccms_token
-    os.environ["SMTUI_DEMO_PORTFOLIO_TOKEN"] = sandbox.portfolio_token
-    store = engine.open_store(str(db))
-    for name, tz in SERVICES.items():
-        engine.add_service(
-            store,
-            engine.ServiceConfig(
-                name=name,
-                ccms_url=sandbox.ccms_url(name),
-                portfolio_url=sandbox.portfolio_url(name),
-                ccms_token_env="SMTUI_DEMO_CCMS_TOKEN",
-                portfolio_token_env="SMTUI_DEMO_PORTFOLIO_TOKEN",
-                timezone=tz,
-            ),
-        )
-    for name in SET_UP:
-        engine.refresh(store, name)
-        rows = engine.child_rows(store, name, as_of=TODAY)
-        reviews = [r.child_id for r in rows if r.action == "review"]
-        if reviews:
-            engine.set_children(store, name, reviews, "create", who=WHO)
-        engine.run_sync(store, name, setup=True, as_of=TODAY, who=WHO)
-    return store
 
 
 async def settle(pilot: Pilot) -> None:
+    """Let workers finish, then hide what would differ between runs (cursor blink, toasts)."""
     for _ in range(3):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
@@ -136,12 +104,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent.parent / "screenshots")
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
-    with (
-        start_sandbox(seed=SEED, today=TODAY) as sandbox,
-        tempfile.TemporaryDirectory(prefix="smtui-shots-") as tmp,
-    ):
-        store = make_store(Path(tmp) / "demo.db", sandbox)
-        asyncio.run(shoot(store, out))
+    with tempfile.TemporaryDirectory(prefix="smtui-shots-") as tmp:
+        demo = start_demo(seed=SEED, today=TODAY, folder=Path(tmp))
+        try:
+            asyncio.run(shoot(demo.store, out))
+        finally:
+            demo.stop()
 
 
 if __name__ == "__main__":

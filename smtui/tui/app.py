@@ -31,7 +31,8 @@ class SmtuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "smtui"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit")
+        # shown in the footer on the home screen only, where it does not crowd the grid keys
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit")
     ]
 
     def __init__(

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from smtui.views import ChildRow, RoomRow, RunSummary, ServiceSummary
 
-NAME_WIDTH = 26
+NAME_WIDTH = 22
 REASON_WIDTH = 30
 
 ACTION_LABELS = {"link": "link", "create": "create", "ignore": "don't add", "review": "review"}
@@ -122,14 +122,14 @@ def child_cells(row: ChildRow, marked: bool) -> tuple[Text, ...]:
 def room_cells(row: RoomRow) -> tuple[Text, ...]:
     warning = Text("")
     if row.removal_date is not None:
-        warning = Text(f"will be removed on {row.removal_date.isoformat()}", style="bold red")
+        warning = Text(f"to be removed {row.removal_date.isoformat()}", style="bold red")
     return (
         plain(row.name, NAME_WIDTH),
+        Text(ACTION_LABELS.get(row.action, row.action), style=ACTION_STYLES.get(row.action, "")),
+        plain(row.portfolio_room_name or "", NAME_WIDTH),
         Text("yes" if row.active else "no", style="" if row.active else "dim"),
         Text(str(row.occurrences_in_window), justify="right"),
         warning,
-        Text(ACTION_LABELS.get(row.action, row.action), style=ACTION_STYLES.get(row.action, "")),
-        plain(row.portfolio_room_name or "", NAME_WIDTH),
     )
 
 

@@ -36,6 +36,7 @@ FILTERS: tuple[tuple[str, str], ...] = (
     ("changed", "Changed"),
     ("all", "All"),
 )
+SHORT = {"review": "Review"}
 COLUMNS = (
     ("mark", " "),
     ("name", "CCMS name"),
@@ -97,14 +98,15 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         Binding("shift+down", "extend(1)", "Mark down", show=False, id="children.extend_down"),
         Binding("shift+up", "extend(-1)", "Mark up", show=False, id="children.extend_up"),
         Binding("ctrl+a,asterisk", "mark_all", "Mark all", show=False, id="children.mark_all"),
-        Binding("escape", "clear_marks", "Clear marks", id="children.clear_marks"),
+        # esc and u are announced in the line under the grid when they apply, / in the search box
+        Binding("escape", "clear_marks", "Clear marks", show=False, id="children.clear_marks"),
         Binding("y", "accept", "Accept", show=False, id="children.accept_y"),
         Binding("l", "link", "Link", id="children.link"),
         Binding("c", "create", "Create", id="children.create"),
         Binding("x", "ignore", "Don't add", id="children.ignore"),
-        Binding("u", "undo", "Undo", id="children.undo"),
+        Binding("u", "undo", "Undo", show=False, id="children.undo"),
         Binding("w", "why", "Why", id="children.why"),
-        Binding("slash", "search", "Find", id="children.search"),
+        Binding("slash", "search", "Find", show=False, id="children.search"),
         *(
             Binding(str(i), f"filter('{key}')", label, show=False, id=f"children.filter_{key}")
             for i, (key, label) in enumerate(FILTERS, start=1)
@@ -179,7 +181,8 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
                     COLUMNS, child_cells(r, r.child_id in self.marks), strict=True
                 ):
                     if grid.get_cell(r.child_id, col) != cell:
-                        grid.update_cell(r.child_id, col, cell)
+                        # "don't add" is wider than the "link *" the column was sized for
+                        grid.update_cell(r.child_id, col, cell, update_width=True)
         else:
             current = self.cursor_key()
             grid.clear()
@@ -192,26 +195,28 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
 
     def show_status(self, matching: int | None = None) -> None:
         counts = {key: sum(1 for r in self.rows if in_filter(r, key)) for key, _ in FILTERS}
-        bar = Text()
+        bar = Text(no_wrap=True, overflow="ellipsis")
         for i, (key, label) in enumerate(FILTERS, start=1):
+            # short labels so all six fit in 80 columns, even with four-digit counts
             style = "reverse bold" if key == self.filter_key else ""
-            bar.append(f" {i} {label} {counts[key]} ", style=style)
-            bar.append(" ")
+            bar.append(f" {i} {SHORT.get(key, label)} {counts[key]:,} ", style=style)
         self.query_one("#child-filters", Static).update(bar)
         if matching is None:
             matching = len(self.matching())
-        foot = f"showing {len(self.shown_keys):,} of {matching:,}"
+        # Most important first: at 80 columns the end is cut, and esc / u are only shown here.
+        parts = [f"showing {len(self.shown_keys):,} of {matching:,}"]
         if not matching and self.rows:
-            foot += ": none here, 6 shows all"
+            parts[0] += ": none here, 6 shows all"
         if matching > len(self.shown_keys):
-            foot += ": type to filter"
-        if any(self.by_id[k].changed for k in self.shown_keys):
-            foot += " · * = changes at next sync"
+            parts[0] += ": type to filter"
         if self.marks:
-            foot += f" · {len(self.marks)} marked (actions apply to them; esc clears)"
+            parts.append(f"{len(self.marks)} marked: keys act on them, esc clears")
         if self.undo_stack:
-            foot += f" · u undo {self.undo_stack[-1].label}"
-        self.query_one("#child-foot", Static).update(Text(foot))
+            parts.append(f"u undo {self.undo_stack[-1].label}")
+        if any(self.by_id[k].changed for k in self.shown_keys):
+            parts.append("* = changes at next sync")
+        foot = Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
+        self.query_one("#child-foot", Static).update(foot)
         self.refresh_bindings()
 
     def cursor_key(self) -> str | None:

@@ -35,6 +35,10 @@ class Dialog(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="dialog.yes"),
         Binding("n,escape", "answer(False)", "No", id="dialog.no"),
+        Binding("up", "scroll(-1)", "Scroll up", show=False, id="dialog.up"),
+        Binding("down", "scroll(1)", "Scroll down", show=False, id="dialog.down"),
+        Binding("pageup", "scroll(-10)", "Page up", show=False, id="dialog.page_up"),
+        Binding("pagedown", "scroll(10)", "Page down", show=False, id="dialog.page_down"),
     ]
 
     def __init__(
@@ -53,13 +57,16 @@ class Dialog(ModalScreen[bool]):
             yield Static(plain(self.title_text, None, "bold"), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
                 yield from self.body_widgets()
-            yield Static(
-                Text(f"y {self.yes_label.lower()} · n/esc {self.no_label.lower()}", style="dim"),
-                classes="dialog-hint",
-            )
+            # buttons and keys on one line, so a long plan still leaves them on screen at 80x24
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.yes_label, variant="primary", id="yes")
-                yield Button(self.no_label, id="no")
+                yield Button(self.yes_label, variant="primary", id="yes", compact=True)
+                yield Button(self.no_label, id="no", compact=True)
+                yield Static(
+                    Text(
+                        f"y {self.yes_label.lower()} · n/esc {self.no_label.lower()}", style="dim"
+                    ),
+                    classes="dialog-hint",
+                )
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -70,6 +77,10 @@ class Dialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+    def action_scroll(self, lines: int) -> None:
+        """Focus stays on a button (enter on it is safe), so the arrows scroll the body."""
+        self.query_one(".dialog-body", VerticalScroll).scroll_relative(y=lines, animate=False)
 
 
 class ConfirmPlanScreen(Dialog):
@@ -148,8 +159,8 @@ class TurnOffScreen(ModalScreen[tuple[bool, bool]]):
             yield Static("Scheduled syncs stop. The portfolio is left as it is.")
             yield Checkbox("Also purge cached personal data", id="purge")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Turn off", variant="error", id="yes")
-                yield Button("Cancel", id="no")
+                yield Button("Turn off", variant="error", id="yes", compact=True)
+                yield Button("Cancel", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

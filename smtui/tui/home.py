@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -23,6 +24,14 @@ COLUMNS = ("Service", "State", "Children", "Last sync", "Next due")
 REFRESH_SECONDS = 30.0
 
 
+def short_path(path: Path) -> str:
+    """The path with the home directory as ~, so it fits the header at 80 columns."""
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except ValueError:
+        return str(path)
+
+
 class ServiceTable(DataTable):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", id="home.open")
@@ -35,6 +44,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         Binding("r", "reload", "Refresh", id="home.refresh"),
         Binding("s", "sync", "Sync now", id="home.sync"),
         Binding("slash", "filter", "Filter", id="home.filter"),
+        Binding("ctrl+q", "app.quit", "Quit", priority=True, id="home.quit"),
     ]
 
     def __init__(self) -> None:
@@ -56,7 +66,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         self.title = "smtui"
         demo = getattr(self.app, "demo", None)
         # In the demo, name its database: `smtui --db PATH sync NAME` from another shell.
-        self.sub_title = f"services · demo db {demo.db_path}" if demo else "services"
+        self.sub_title = f"services · demo db {short_path(demo.db_path)}" if demo else "services"
         self.query_one(ServiceTable).focus()
         self.reload()
         self.set_interval(REFRESH_SECONDS, self.reload)

@@ -25,18 +25,18 @@ from smtui.views import Candidate
 
 Choice = tuple[str, Text]
 Loader = Callable[[str], list[Choice]]
+NAME = 22
 
 
 def candidate_choice(c: Candidate, linked_name: str | None = None) -> Choice:
-    """One picker line: name, birth date, score and why; flags a profile already in use."""
-    name = plain(c.name, 26, "bold")
-    name.set_length(26)
+    """One picker line: name, birth date, score, then whether the profile is already in use
+    (before the reason, so a narrow terminal cuts the reason, not the warning)."""
+    name = plain(c.name, NAME, "bold")
+    name.set_length(NAME)
     line = Text.assemble(
         name,
-        (f" {c.birth_date.isoformat() if c.birth_date else '-':<10}", ""),
+        f" {c.birth_date.isoformat() if c.birth_date else '-':<10}",
         (f" {c.score:>3.0f}" if c.score else "    ", "cyan"),
-        " ",
-        plain(c.reason, 24, "dim"),
         no_wrap=True,
         overflow="ellipsis",
     )
@@ -44,7 +44,9 @@ def candidate_choice(c: Candidate, linked_name: str | None = None) -> Choice:
         line.append(" archived", style="magenta")
     if c.linked_to:
         line.append(" linked to ", style="yellow")
-        line.append_text(plain(linked_name or c.linked_to, 20, "yellow"))
+        line.append_text(plain(linked_name or c.linked_to, NAME, "yellow"))
+    line.append(" ")
+    line.append_text(plain(c.reason, None, "dim"))
     return c.profile_id, line
 
 
@@ -67,6 +69,7 @@ class PickerScreen(ReportsWorkerErrors, ModalScreen[str | None]):
             yield Static(plain(self.title_text, None, "bold"), classes="dialog-title")
             yield Input(placeholder="type to search", id="picker-query", compact=True)
             yield OptionList(id="picker-options")
+            yield Static(id="picker-detail")
             yield Static(
                 Text("↑/↓ choose · enter pick · esc cancel", style="dim"), classes="dialog-hint"
             )
@@ -90,6 +93,16 @@ class PickerScreen(ReportsWorkerErrors, ModalScreen[str | None]):
         options.add_options([Option(label, id=key) for key, label in choices])
         if choices:
             options.highlighted = 0
+        else:
+            self.query_one("#picker-detail", Static).update(Text("no match", style="dim"))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """The highlighted line in full with its id: lines are cut at 80 columns, and two
+        profiles can share a name and birth date."""
+        prompt = event.option.prompt
+        full = " ".join((prompt.plain if isinstance(prompt, Text) else str(prompt)).split())
+        detail = Text.assemble((event.option.id or "", "bold"), " · ", full)
+        self.query_one("#picker-detail", Static).update(detail)
 
     def action_move(self, step: int) -> None:
         options = self.query_one(OptionList)

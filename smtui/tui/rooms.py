@@ -18,19 +18,28 @@ from textual.worker import Worker
 
 from smtui import engine
 from smtui.records import RoomMapping
-from smtui.tui.cells import plain, room_cells
+from smtui.tui.cells import NAME_WIDTH, plain, room_cells
 from smtui.tui.picker import Choice, PickerScreen
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import RoomRow
 
-COLUMNS = (
+COLUMNS = (  # the mapping first, so it stays on screen at 80 columns
     ("name", "CCMS room"),
+    ("action", "Action"),
+    ("portfolio", "Portfolio room"),
     ("active", "Active"),
     ("occurrences", "Sessions"),
     ("warning", "Warning"),
-    ("action", "Action"),
-    ("portfolio", "Portfolio room"),
 )
+
+
+def room_choice(name: str, linked_from: str | None) -> Text:
+    """A portfolio room in the picker, flagged when a CCMS room already links to it."""
+    line = plain(name, 40)
+    if linked_from:
+        line.append(" linked from ", style="yellow")
+        line.append_text(plain(linked_from, NAME_WIDTH, "yellow"))
+    return line
 
 
 class RoomsPane(ReportsWorkerErrors, Vertical):
@@ -40,7 +49,7 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         Binding("x", "dont_add", "Don't add", id="rooms.ignore"),
         Binding("n", "unlink", "Unlink", id="rooms.unlink"),
         Binding("L", "set('relink')", "Relink", id="rooms.relink"),
-        Binding("u", "undo", "Undo", id="rooms.undo"),
+        Binding("u", "undo", "Undo", show=False, id="rooms.undo"),  # the foot line offers it
     ]
 
     def __init__(self, service: str, *, id: str | None = None) -> None:
@@ -74,12 +83,13 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         if current is not None and current.room_id in keys:
             grid.move_cursor(row=keys.index(current.room_id), animate=False)
         at_risk = sum(1 for r in rows if r.removal_date is not None)
-        foot = f"{len(rows)} rooms"
-        if at_risk:
-            foot += f" · {at_risk} will be removed (n unlinks a room to keep it)"
+        parts = [f"{len(rows)} rooms"]
         if self.undo_stack:
-            foot += f" · u undo {self.undo_stack[-1][0]}"
-        self.query_one("#room-foot", Static).update(Text(foot))
+            parts.append(f"u undo {self.undo_stack[-1][0]}")
+        if at_risk:
+            parts.append(f"{at_risk} to be removed (n unlinks a room to keep it)")
+        foot = Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
+        self.query_one("#room-foot", Static).update(foot)
         self.refresh_bindings()
 
     def cursor_row(self) -> RoomRow | None:
@@ -90,7 +100,8 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         return self.by_id.get(str(key))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Offer only what makes sense for the cursor room: unlink a linked one, and so on."""
+        """Offer only what makes sense for the cursor room (unlink a linked one, and so on);
+        the rest is hidden so the footer fits 80 columns."""
         row = self.cursor_row()
         if action not in ("link", "set", "dont_add", "unlink", "undo"):
             return True
@@ -98,7 +109,7 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
             return None
         if action == "undo":
             return bool(self.undo_stack)
-        enabled = {
+        return {
             "link": True,
             "dont_add": row.action == "create",
             "unlink": row.action == "link",
@@ -106,7 +117,6 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
             if parameters == ("create",)
             else (row.action != "link" and row.portfolio_room_id is not None),
         }[action]
-        return True if enabled else None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.refresh_bindings()
@@ -116,12 +126,16 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         if row is None:
             return
         app = self.app
+        linked = {r.portfolio_room_id: r.name for r in self.rows if r.action == "link"}
+        rooms: list[tuple[str, str]] = []
 
         def load(query: str) -> list[Choice]:
+            if not rooms:  # read once (on the picker's worker thread), then filter per keystroke
+                rooms.extend(engine.portfolio_rooms(app.store, self.service))
             needle = query.casefold().strip()
             return [
-                (room_id, plain(name, 40))
-                for room_id, name in engine.portfolio_rooms(app.store, self.service)
+                (room_id, room_choice(name, linked.get(room_id)))
+                for room_id, name in rooms
                 if needle in name.casefold()
             ]
 

@@ -44,11 +44,13 @@ FINISHED = ("done", "failed", "unknown")
 class ServiceScreen(ReportsWorkerErrors, Screen):
     AUTO_FOCUS = None  # the grid takes focus once the rows are there
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="service.back"),
-        Binding("R", "refresh", "Re-read", id="service.refresh"),
-        Binding("S,ctrl+s", "setup", "Set up now", id="service.setup"),
+        # At 80 columns the footer holds the grid's keys and S; esc, R and the tab keys are
+        # in the command palette, and the tab titles name F2-F5.
+        Binding("escape", "back", "Back", show=False, id="service.back"),
+        Binding("R", "refresh", "Re-read both systems", show=False, id="service.refresh"),
+        Binding("S,ctrl+s", "setup", "Set up", id="service.setup"),
         Binding("S,ctrl+s", "update", "Update", id="service.update"),
-        Binding("right_square_bracket", "tab(1)", "Tab", id="service.next_tab"),
+        Binding("right_square_bracket", "tab(1)", "Next tab", show=False, id="service.next_tab"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, id="service.prev_tab"),
         *(
             Binding(f"f{i}", f"show_tab('{tab}')", tab, show=False, id=f"service.{tab}")
@@ -134,18 +136,13 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         s = self.summary
         if s is None:
             return
-        status = Text.assemble((s.state, STATE_STYLES.get(s.state, "")))
-        pane = self.query_one(ChildrenPane)
-        actions: dict[str, int] = {}
-        for r in pane.rows:
-            actions[r.action] = actions.get(r.action, 0) + 1
-        status.append(f" · {len(pane.rows)} children")
-        if actions:
-            status.append(" (" + ", ".join(f"{n} {a}" for a, n in sorted(actions.items())) + ")")
+        # the split by action is in the children tab's filter bar; this line must fit 80 columns
+        status = Text.assemble(
+            (s.state, STATE_STYLES.get(s.state, "")), no_wrap=True, overflow="ellipsis"
+        )
+        status.append(f" · {len(self.query_one(ChildrenPane).rows):,} children")
         if s.last_sync_at is not None:
             status.append(f" · last sync {s.last_result}, {ago(s.last_sync_at, self.app.now())}")
-        hint = "S sets it up" if not self.set_up else "S updates now"
-        status.append(f" · {hint}", style="dim")
         self.query_one("#svc-status", Static).update(status)
         self.sub_title = s.state
         self.refresh_bindings()
@@ -269,6 +266,9 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         def answered(yes: bool | None) -> None:
             if yes:
                 total = sum(preview.counts.values()) - len(preview.held)
+                # watch it happen; after the dialog has gone, or focus returning to the grid
+                # would bring its tab back
+                self.call_after_refresh(self.action_show_tab, "tab-log")
                 self.begin("Syncing…", total=max(total, 1))
                 self.sync(preview.fingerprint)
             else:

@@ -23,6 +23,7 @@ from smtui.views import OpEvent, RunSummary
 
 RESULT_FILTERS = ("all", "ok", "held", "partial", "failed")
 HISTORY_SECONDS = 5.0
+COUNTS_WIDTH = 40
 
 
 def event_line(ev: OpEvent) -> str:
@@ -43,7 +44,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("A", "approve", "Approve held", id="log.approve"),
         Binding("f", "cycle_result", "Result filter", id="log.result_filter"),
-        Binding("slash", "search", "Filter ops", id="log.search"),
+        Binding("slash", "search", "Filter ops", show=False, id="log.search"),
     ]
 
     def __init__(self, service: str, *, id: str | None = None) -> None:
@@ -56,11 +57,17 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         self.selected: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Live", style="bold"), classes="pane-title")
+        yield Static(
+            Text.assemble(("Live", "bold"), ("  a sync started here shows its lines", "dim")),
+            classes="pane-title",
+        )
         yield Log(id="live", max_lines=1000, auto_scroll=True)
         yield Static(id="runs-title", classes="pane-title")
         runs = DataTable(id="runs", cursor_type="row")
-        runs.add_columns("Run", "Kind", "Started", "Result", "Who", "Counts", "Message")
+        runs.add_columns("Run", "Kind", "Started", "Result", "Who")
+        # fixed: sized to a running row's "nothing to do", it once stayed that narrow
+        runs.add_column("Counts", width=COUNTS_WIDTH)
+        runs.add_column("Message")
         yield runs
         yield Input(placeholder="/ filter operations by text or state", id="ops-filter")
         ops = DataTable(id="ops", cursor_type="row")
@@ -92,6 +99,8 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         self.show_runs()
         if runs and (self.selected is None or runs[0].result == "running"):
             self.select(runs[0].run_id)
+        elif self.selected is not None:
+            self.load_events(self.selected)  # it may have finished: show all its operations
 
     def shown_runs(self) -> list[RunSummary]:
         return [r for r in self.runs if self.result_filter in ("all", r.result)]
@@ -178,7 +187,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "approve":
-            return True if self.held_run() is not None else None
+            return self.held_run() is not None  # hidden unless there is a held run to approve
         return True
 
     def action_approve(self) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from textual.widgets import Button, Checkbox, Input
+from textual.widgets import Button, Checkbox, Footer, Input, OptionList
 from tui_helpers import CCMS_ENV, PORTFOLIO_ENV, WHO, open_service, set_up_service, settle
 
 from smtui import engine
@@ -338,3 +338,74 @@ async def test_settings_save_and_turn_off_with_purge(
     cfg = engine.service_config(store, "gumnut-grove")
     assert cfg.enabled is False
     assert engine.service_summary(store, "gumnut-grove").state == "off"
+
+
+async def test_rooms_link_to_a_chosen_portfolio_room(
+    make_app: Callable[[], SmtuiApp], store: Any, sandbox_today: dt.date
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f3")
+        await settle(pilot)
+        pane = app.screen.query_one(RoomsPane)
+        room = pane.cursor_row()
+        assert room is not None and room.action == "link"
+        target_id, target_name = next(
+            (rid, name)
+            for rid, name in engine.portfolio_rooms(store, "gumnut-grove")
+            if rid != room.portfolio_room_id and "archived" not in name
+        )
+        await pilot.press("l")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        already = str(picker.query_one(OptionList).get_option(room.portfolio_room_id).prompt)
+        assert f"linked from {room.name}" in already, "the picker says which room uses it"
+        await pilot.press(*target_name.casefold()[:5])  # search narrows the list
+        await settle(pilot)
+        options = picker.query_one(OptionList)
+        assert options.get_option_at_index(0).id == target_id
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ServiceScreen)
+        shown = pane.grid.get_row(room.room_id)
+        assert [str(cell) for cell in shown[1:3]] == ["link", target_name]
+        assert "u undo link" in str(pane.query_one("#room-foot").render())
+    row = next(
+        r
+        for r in engine.room_rows(store, "gumnut-grove", as_of=sandbox_today)
+        if r.room_id == room.room_id
+    )
+    assert (row.action, row.portfolio_room_id) == ("link", target_id)
+
+
+async def test_footer_keys_fit_80_columns_on_every_tab(
+    make_app: Callable[[], SmtuiApp],
+) -> None:
+    """Keys cut off on the right are keys a person never learns about."""
+
+    def cut_keys() -> list[str]:
+        footer = app.screen.query_one(Footer)
+        keys = list(footer.query("FooterKey"))
+        palette = [k for k in keys if k.has_class("-command-palette")]
+        right = palette[0].region.x if palette else footer.region.right
+        return [
+            f"{k.key} {k.description}" for k in keys if k not in palette and k.region.right > right
+        ]
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert cut_keys() == [], "home"
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("6", "space", "space", "x")  # undo on offer, no marks
+        await settle(pilot)
+        assert cut_keys() == [], "children"
+        await pilot.press("space")
+        await settle(pilot)
+        assert cut_keys() == [], "children with marks"
+        for tab in ("f3", "f4", "f5"):
+            await pilot.press(tab)
+            await settle(pilot)
+            assert cut_keys() == [], tab

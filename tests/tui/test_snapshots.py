@@ -89,3 +89,53 @@ def test_settings(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
         await steady(pilot)
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_children_grid_at_80x24(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("space")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_confirmation_dialog_at_80x24(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    """The plan is longer than the screen: it scrolls, and the buttons stay in view."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "little-wattle")
+        await pilot.press("S")
+        await settle(pilot)
+        await pilot.press("y")  # skip the undecided reviews for now
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_add_service_form(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.press(*"new-centre", "tab", *"ftp://x", "enter")  # a bad URL: one red line
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_why_modal(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("w")  # on the first child that needs review
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_room_picker(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f3", "l")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
