@@ -51,6 +51,9 @@ def friendly(func: F) -> F:
             fail(str(exc), EXIT_LOCKED)
         except _user_errors() as exc:
             fail(str(exc))
+        except OSError as exc:  # a path the user gave: missing folder, no permission, disk full
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
@@ -178,7 +181,7 @@ def service() -> None:
 @friendly
 def service_add(ctx: Ctx, name: str, **opts: Any) -> None:
     """Add a service. Tokens are never stored: only where to find them."""
-    from smtui.engine import add_service
+    from smtui.engine import add_service, token_warnings
     from smtui.store import ServiceConfig
 
     for system in ("ccms", "portfolio"):
@@ -186,6 +189,8 @@ def service_add(ctx: Ctx, name: str, **opts: Any) -> None:
         if bool(env) == bool(file):
             fail(f"give exactly one of --{system}-token-env or --{system}-token-file")
     cfg = add_service(ctx.store, ServiceConfig(name=name, **opts))
+    for warning in token_warnings(cfg):
+        click.echo(f"smtui: warning: {warning}", err=True)
     click.echo(f"Added {cfg.name}. Next: smtui refresh {cfg.name}")
 
 
@@ -229,7 +234,7 @@ def service_show(ctx: Ctx, name: str) -> None:
 
     cfg, summary = service_config(ctx.store, name), service_summary(ctx.store, name)
     for key, value in _jsonable(cfg).items():
-        if value is not None:
+        if value is not None and key != "state":  # the summary's state says more
             click.echo(f"{key:28} {value}")
     click.echo(f"{'state':28} {summary.state}")
     click.echo(f"{'integrated children':28} {summary.integrated_children}")
@@ -273,9 +278,6 @@ def service_set(ctx: Ctx, name: str, enabled: bool | None, purge: bool, **fields
     from smtui import engine
 
     changes = {k: v for k, v in fields.items() if v is not None}
-    for key, value in changes.items():
-        if isinstance(value, int | float) and value < 0:
-            fail(f"--{key.replace('_', '-')} cannot be negative")
     if purge and enabled is not False:
         fail("--purge goes with --off")
     if changes:
@@ -330,7 +332,7 @@ def _when(value: dt.datetime | None) -> str:
         return "-"
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return value.astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _jsonable(record: Any) -> dict[str, Any]:
@@ -371,7 +373,14 @@ def _write_csv(path: Path | None, header: list[str], rows: list[list[Any]]) -> N
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write CSV here.")
 @friendly
 def match(source: Path, target: Path, out: Path | None) -> None:
-    """Match children in SOURCE.csv to profiles in TARGET.csv; print proposals as CSV."""
+    """Match children in SOURCE.csv to profiles in TARGET.csv; print proposals as CSV.
+
+    \b
+    SOURCE columns: id,first_name,last_name,preferred_name,birth_date
+    TARGET columns: id,first_name,last_name,birth_date
+    Dates are YYYY-MM-DD and may be empty. Output columns:
+    source_id,action,target_id,score,reason (action: link, review or create).
+    """
     from smtui.match import match_children
     from smtui.match.csvio import read_children_csv, read_profiles_csv, write_proposals_csv
 
@@ -456,26 +465,11 @@ def _sync_one(
 
     def on_event(ev: Any) -> None:
         if ev.state not in ("in_flight", "planned"):
-            click.echo(f"  {ev.state:8} {ev.label}" + (f": {ev.error}" if ev.error else ""))
+            click.echo(safe(f"  {ev.state:8} {ev.label}" + (f": {ev.error}" if ev.error else "")))
 
     try:
         if dry_run:
-            plan = engine.dry_run(ctx.store, name, as_of=as_of)
-            changes = not plan.is_empty
-            line = f"{name}: " + (_counts_text(plan.counts()) if changes else "nothing to do")
-            for op in plan.operations:
-                line += f"\n  {op.kind:18} {op.label}" + ("  [held]" if op.held else "")
-            for w in plan.warnings:
-                line += f"\n  warning: {w}"
-            entry = {
-                "service": name,
-                "result": "changes" if changes else "no changes",
-                "counts": dict(plan.counts()),
-                "operations": _plan_rows(plan),
-                "warnings": list(plan.warnings),
-                "line": line,
-            }
-            return entry, EXIT_CHANGES if changes else EXIT_OK
+            return _dry_run_one(ctx, name, as_of, approve)
         result = engine.run_sync(
             ctx.store, name, as_of=as_of, approve=approve, on_event=on_event if verbose else None
         )
@@ -488,9 +482,9 @@ def _sync_one(
     if result.outcome.held:
         line += f"; {result.outcome.held} held for approval: `smtui sync {name} --approve`"
     if run.message:
-        line += f"; {run.message}"
+        line += f"; {safe(run.message)}"
     for w in result.plan.warnings:
-        line += f"\n  warning: {w}"
+        line += f"\n  warning: {safe(w)}"
     entry = {
         "service": name,
         "result": run.result,
@@ -503,6 +497,43 @@ def _sync_one(
     }
     code = {"ok": EXIT_OK, "held": EXIT_HELD}.get(run.result, EXIT_ERROR)
     return entry, code
+
+
+def _dry_run_one(
+    ctx: Ctx, name: str, as_of: dt.date | None, approve: bool
+) -> tuple[dict[str, Any], int]:
+    """Exit 2 for pending changes, 0 for none, 1 when a list could not be read in full."""
+    from smtui import engine
+
+    result = engine.dry_run(ctx.store, name, as_of=as_of, approve=approve)
+    plan = result.plan
+    changes = not plan.is_empty
+    line = f"{name}: " + (_counts_text(plan.counts()) if changes else "nothing to do")
+    if engine.service_config(ctx.store, name).set_up_at is None:
+        line += f" (not set up yet: this is what `smtui setup {name} --accept-proposals` would do)"
+    for op in plan.operations:
+        line += f"\n  {op.kind:18} {safe(op.label)}" + ("  [held]" if op.held else "")
+    for w in plan.warnings:
+        line += f"\n  warning: {safe(w)}"
+    entry: dict[str, Any] = {
+        "service": name,
+        "result": "changes" if changes else "no changes",
+        "counts": dict(plan.counts()),
+        "operations": _plan_rows(plan),
+        "warnings": list(plan.warnings),
+    }
+    if result.problems:
+        entry["result"] = "incomplete read"
+        entry["problems"] = list(result.problems)
+        entry["line"] = line + "".join(f"\n  incomplete read: {safe(p)}" for p in result.problems)
+        return entry, EXIT_ERROR
+    entry["line"] = line
+    return entry, EXIT_CHANGES if changes else EXIT_OK
+
+
+def safe(text: str) -> str:
+    """One line per record in cron mail: control characters in names become visible escapes."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -535,12 +566,20 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.datetime | None
     reviews = [r for r in rows if r.action == "review"]
     for r in reviews:
         click.echo(
-            f"  review {r.child_id:10} {r.name} -> {r.profile_name or '-'} "
-            f"({r.profile_id or '-'}): {r.reason}"
+            safe(
+                f"  review {r.child_id:10} {r.name} -> {r.profile_name or '-'} "
+                f"({r.profile_id or '-'}): {r.reason}"
+            )
         )
     check = engine.check_mapping(ctx.store, name)
     for problem in check.problems:
-        click.echo(f"  problem: {problem}")
+        click.echo(safe(f"  problem: {problem}"))
+    preview = engine.preview(ctx.store, name, as_of=_as_of(as_of))
+    click.echo("Connecting now would: " + (_counts_text(preview.counts) or "change nothing"))
+    for label in (*preview.archives, *preview.room_removals, *preview.held):
+        click.echo(safe(f"  {label}"))
+    for warning in preview.warnings:
+        click.echo(safe(f"  warning: {warning}"))
     if not accept_proposals:
         click.echo(
             f"Decide with `smtui mapping set {name} CHILD link:PROFILE|create|ignore`, "
@@ -566,7 +605,7 @@ def explain(ctx: Ctx, name: str, child: str) -> None:
     from smtui import engine
 
     for line in engine.explain(ctx.store, name, _child_id(ctx, name, child)):
-        click.echo(line)
+        click.echo(safe(line))
 
 
 def _child_id(ctx: Ctx, name: str, child: str) -> str:
@@ -613,8 +652,10 @@ def log(ctx: Ctx, name: str, run_id: int | None, limit: int) -> None:
             )
         _print_table(rows)
         return
-    for ev in engine.run_events(ctx.store, run_id):
-        click.echo(f"{ev.state:9} {ev.kind:18} {ev.label}" + (f": {ev.error}" if ev.error else ""))
+    for ev in engine.run_events(ctx.store, run_id, service=name):
+        click.echo(
+            safe(f"{ev.state:9} {ev.kind:18} {ev.label}" + (f": {ev.error}" if ev.error else ""))
+        )
 
 
 @main.command()
@@ -631,7 +672,7 @@ def invitations(ctx: Ctx, name: str) -> None:
         "invitations: send them from the portfolio app."
     )
     for child_name, profile_id in missing:
-        click.echo(f"  {profile_id:10} {child_name}")
+        click.echo(f"  {profile_id:10} {safe(child_name)}")
 
 
 # --- mapping -------------------------------------------------------------------------------

@@ -353,9 +353,10 @@ class _Planner:
                     self._create_room(rid, by_ref.get(rid), recreate=pid is not None)
                 continue
             if proom is None:
-                self.warnings.append(
-                    f"room {rid}: its portfolio room {pid} is not in the portfolio; left alone"
-                )
+                if self.portfolio.complete:
+                    self.warnings.append(
+                        f"room {rid}: its portfolio room {pid} is not in the portfolio; left alone"
+                    )
                 continue
             self.managed[rid] = pid
             self.managed_pids.setdefault(pid, rid)
@@ -442,7 +443,7 @@ class _Planner:
                 continue
             profile = self.profiles.get(m.profile_id)
             if profile is None:
-                if active:
+                if active and self.portfolio.complete:  # else it may be on a page not read
                     odd.append(f"child {cid}: its profile {m.profile_id} is not in the portfolio")
                 continue
             if not profile.archived:
@@ -474,7 +475,7 @@ class _Planner:
         targets = self.targets(child.id) or frozenset()
         rooms = tuple(sorted(rid for rid in targets if rid in self.managed))
         if not rooms:
-            self.waiting_for_room.append(child.id)
+            self.waiting_for_room.append(f"{_name(child, None, child.id)} ({child.id})")
             return
         names = ", ".join(self.room_name(rid) for rid in rooms)
         self.ops.append(
@@ -620,7 +621,7 @@ class _Planner:
             if len(ops) > limit and not approve:
                 ops[:] = [_held(op) for op in ops]
                 self.warnings.append(
-                    f"{len(ops)} {what} exceed the limit of {limit:g}: held for approval"
+                    f"{len(ops)} {what} exceed the limit of {int(limit)}: held for approval"
                 )
             self.ops.extend(ops)
 

@@ -154,9 +154,10 @@ def test_an_incomplete_read_archives_nothing(
         assert result.returncode == code, result.stdout + result.stderr
         return json.loads(result.stdout)[0]
 
-    truncated = planned("truncate", code=0)
+    truncated = planned("truncate", code=1)  # cron must hear of it
     assert not [op for op in truncated["operations"] if op["kind"].startswith("archive")]
     assert any("incomplete" in w.lower() for w in truncated["warnings"])
+    assert truncated["result"] == "incomplete read" and truncated["problems"]
     complete = planned()
     archives = [op for op in complete["operations"] if op["kind"] == "archive_profile"]
     assert len(archives) == 2

@@ -141,6 +141,9 @@ def test_mass_leaving_is_held_until_approved(
     assert not any(profiles[maps[c].profile_id].archived for c in leavers)
     assert engine.service_summary(store, SERVICE).state == "held for approval"
 
+    preview = run_cli("sync", SERVICE, "--approve", "--dry-run", "--as-of", TODAY, db=db)
+    assert preview.returncode == 2 and "[held]" not in preview.stdout
+    assert preview.stdout.count("archive_profile") == len(leavers)
     approved = run_cli("sync", SERVICE, "--approve", "--as-of", TODAY, db=db)
     assert approved.returncode == 0, approved.stdout + approved.stderr
     profiles = {p.id: p for p in _portfolio(sandbox_world).profiles}
@@ -172,7 +175,10 @@ def test_dry_run_exit_codes_and_json(sandbox_world: RunningSandbox, tmp_path: Pa
         == 0
     )
     not_set_up = run_cli("sync", SERVICE, "--dry-run", "--as-of", TODAY, db=db)
-    assert not_set_up.returncode == 1 and "not set up" in not_set_up.stderr + not_set_up.stdout
+    assert not_set_up.returncode == 2, not_set_up.stdout  # the plan setup would carry out
+    assert "not set up yet" in not_set_up.stdout and "create_profile" in not_set_up.stdout
+    refused = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
+    assert refused.returncode == 1 and "not set up" in refused.stdout
     _ = run_cli("setup", SERVICE, "--accept-proposals", "--as-of", TODAY, db=db)
     clean = run_cli("sync", SERVICE, "--dry-run", "--json", "--as-of", TODAY, db=db)
     assert clean.returncode == 0

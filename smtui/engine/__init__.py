@@ -30,16 +30,26 @@ from smtui.engine.services import (
     service_config,
     service_summaries,
     service_summary,
+    token_warnings,
     turn_off,
     turn_on,
     update_settings,
     who_am_i,
 )
-from smtui.engine.sync import RefreshResult, SyncResult, approve_held, dry_run, refresh, run_sync
+from smtui.engine.sync import (
+    DryRun,
+    RefreshResult,
+    SyncResult,
+    approve_held,
+    dry_run,
+    refresh,
+    run_sync,
+)
 from smtui.store import ServiceConfig
 
 __all__ = [
     "MAPPING_COLUMNS",
+    "DryRun",
     "EngineError",
     "Locked",
     "MappingCheck",
@@ -74,6 +84,7 @@ __all__ = [
     "service_summary",
     "set_children",
     "set_rooms",
+    "token_warnings",
     "turn_off",
     "turn_on",
     "uninvited",

@@ -347,14 +347,20 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
     child_maps, room_maps = store.child_mappings(name), store.room_mappings(name)
     new_children: list[ChildMapping] = []
     new_rooms: list[RoomMapping] = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"kind", "ccms_id", "action", "target_id"} - set(reader.fieldnames or ())
+    with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's "CSV UTF-8"
+        try:
+            reader = csv.DictReader(fh, strict=True)
+            columns = set(reader.fieldnames or ())
+            rows = list(reader)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise EngineError(f"{path}: not a readable UTF-8 CSV file ({exc})") from None
+        missing = {"kind", "ccms_id", "action", "target_id"} - columns
         if missing:
             raise EngineError(f"{path}: missing columns {', '.join(sorted(missing))}")
-        for line, row in enumerate(reader, start=2):
-            kind, cid = row["kind"].strip(), row["ccms_id"].strip()
-            action, target = row["action"].strip(), row["target_id"].strip() or None
+        for line, row in enumerate(rows, start=2):
+            kind, cid = (row.get("kind") or "").strip(), (row.get("ccms_id") or "").strip()
+            action = (row.get("action") or "").strip()
+            target = (row.get("target_id") or "").strip() or None
             where = f"{path} line {line}"
             if kind == "child":
                 if cid not in children:
@@ -364,7 +370,7 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
                         f"{where}: action {action!r} is not link/create/ignore/review"
                     )
                 if action == "link" and target not in profiles:
-                    raise EngineError(f"{where}: link needs an existing profile id, got {target!r}")
+                    raise EngineError(f"{where}: link needs an existing profile id in target_id")
                 before = child_maps.get(cid) or ChildMapping(cid, "review")
                 if (before.action, before.profile_id) != (action, target):
                     new_children.append(
@@ -383,7 +389,7 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
                     raise EngineError(f"{where}: action {action!r} is not link/create/ignore")
                 if action == "link" and target not in prooms:
                     raise EngineError(
-                        f"{where}: link needs an existing portfolio room, got {target!r}"
+                        f"{where}: link needs an existing portfolio room id in target_id"
                     )
                 before_room = room_maps.get(cid) or RoomMapping(cid, "create")
                 if (before_room.action, before_room.portfolio_room_id) != (action, target):

@@ -11,7 +11,7 @@ from smtui.engine.mapping import full_name
 from smtui.engine.planning import plan_for
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
-from smtui.store import Store
+from smtui.store import Store, StoreError
 from smtui.views import (
     OpEvent,
     RunSummary,
@@ -77,7 +77,14 @@ def runs(store: Store, name: str, limit: int = 50) -> list[RunSummary]:
     return [run_summary(r) for r in store.runs(name, limit=limit)]
 
 
-def run_events(store: Store, run_id: int) -> list[OpEvent]:
+def run_events(store: Store, run_id: int, *, service: str | None = None) -> list[OpEvent]:
+    """One run's operations; with ``service``, a run of another service is an error."""
+    try:
+        record = store.run(run_id)
+    except StoreError:
+        record = None
+    if record is None or (service is not None and record.service != service):
+        raise EngineError(f"no run {run_id}" + (f" for {service}" if service else ""))
     return [
         OpEvent(run_id, op.op_id, op.kind, op.label, op.state, op.error)
         for op in store.run_ops(run_id)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import getpass
 import os
+import re
 import socket
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from smtui import rules
 from smtui.engine.errors import EngineError
 from smtui.engine.reading import tokens_for
 from smtui.store import ServiceConfig, Store, StoreError
 from smtui.store import open_store as _open_store
+from smtui.tokens import TokenError, TokenSource, read_token
 from smtui.views import (
     ServiceSummary,
 )
@@ -39,10 +43,54 @@ def service_config(store: Store, name: str) -> ServiceConfig:
         raise EngineError(str(exc)) from exc
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_LIMITS = {  # setting: (label, lowest, highest)
+    "interval_hours": ("the sync interval (hours)", 0.25, 24 * 31),
+    "max_archive_children_pct": ("the archive hold (% of children)", 0, 100),
+    "max_remove_rooms_pct": ("the room removal hold (% of rooms)", 0, 100),
+    "max_archive_children_min": ("the archive hold minimum", 0, 100_000),
+    "max_remove_rooms_min": ("the room removal hold minimum", 0, 100_000),
+}
+
+
+def check_settings(fields: dict[str, object]) -> None:
+    """Refuse settings that would break the schedule or silently switch off the safety holds."""
+    if "timezone" in fields:
+        check_timezone(str(fields["timezone"]))
+    for key, (label, low, high) in _LIMITS.items():
+        value = fields.get(key)
+        if value is not None and not low <= float(value) <= high:  # type: ignore[arg-type]
+            raise EngineError(f"{label} must be between {low:g} and {high:g}, got {value:g}")
+
+
+def check_url(label: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EngineError(f"{label} {url!r} is not an http(s) URL, e.g. https://host/v1/services/x")
+
+
 def add_service(store: Store, cfg: ServiceConfig) -> ServiceConfig:
-    """Add a service after checking its token sources resolve, so a typo fails now, not at 3 am."""
-    tokens_for(cfg)
-    check_timezone(cfg.timezone)
+    """Add a service after checking everything that can be checked now, so a typo fails here,
+    not at 3 am. A token in an environment variable may live only in cron's environment, so
+    only a token *file* must be readable now (see ``token_warnings``)."""
+    if not _NAME.fullmatch(cfg.name):
+        raise EngineError(
+            f"service name {cfg.name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
+        )
+    check_url("CCMS URL", cfg.ccms_url)
+    check_url("portfolio URL", cfg.portfolio_url)
+    check_settings(dataclasses.asdict(cfg))
+    for env, file, label in (
+        (cfg.ccms_token_env, cfg.ccms_token_file, "CCMS"),
+        (cfg.portfolio_token_env, cfg.portfolio_token_file, "portfolio"),
+    ):
+        if bool(env) == bool(file):
+            raise EngineError(f"{label} token: give either an environment variable or a file")
+        if file:
+            try:
+                read_token(TokenSource(None, file), label)
+            except TokenError as exc:
+                raise EngineError(f"{cfg.name}: {exc}") from exc
     try:
         return store.add_service(cfg)
     except StoreError as exc:
@@ -59,9 +107,17 @@ def check_timezone(name: str) -> None:
         ) from None
 
 
+def token_warnings(cfg: ServiceConfig) -> list[str]:
+    """Token sources that cannot be read in *this* environment (cron's may differ)."""
+    try:
+        tokens_for(cfg)
+    except EngineError as exc:
+        return [f"{exc} (fine if it is set where `smtui sync` runs)"]
+    return []
+
+
 def update_settings(store: Store, name: str, **fields: object) -> None:
-    if "timezone" in fields:
-        check_timezone(str(fields["timezone"]))
+    check_settings(fields)
     service_config(store, name)
     store.update_service(name, **fields)
 

@@ -56,8 +56,7 @@ def refresh(store: Store, name: str, progress: Progress | None = None) -> Refres
         ccms_snap, portfolio_snap = read_both(ccms, portfolio, progress)
     store.save_ccms_snapshot(name, ccms_snap)
     store.save_portfolio_snapshot(name, portfolio_snap)
-    if cfg.set_up_at is None:
-        propose(store, name)
+    propose(store, name)  # before setup: everything not decided by hand; after: new children
     return RefreshResult(
         counts={
             "children": len(ccms_snap.children),
@@ -125,19 +124,35 @@ def _close_interrupted(store: Store, name: str, run_id: int) -> None:
             store.finish_run(record.id, "failed", {"message": note})
 
 
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    """A plan from a fresh read; ``problems`` name any list that could not be read in full."""
+
+    plan: Plan
+    problems: tuple[str, ...]
+
+
 def dry_run(
-    store: Store, name: str, *, as_of: dt.date | None = None, progress: Progress | None = None
-) -> Plan:
-    """Read both sides fresh and plan, changing nothing in either system."""
+    store: Store,
+    name: str,
+    *,
+    as_of: dt.date | None = None,
+    approve: bool = False,
+    progress: Progress | None = None,
+) -> DryRun:
+    """Read both sides fresh and plan, changing nothing in either system.
+
+    Before setup this is the plan `smtui setup --accept-proposals` would carry out.
+    """
     cfg = service_config(store, name)
-    if cfg.set_up_at is None:
-        raise NotSetUp(f"{name} is not set up yet: run `smtui setup {name}` first")
     with clients_for(cfg) as (ccms_client, portfolio_client):
         ccms, portfolio = read_both(ccms_client, portfolio_client, progress)
     store.save_ccms_snapshot(name, ccms)
     store.save_portfolio_snapshot(name, portfolio)
     propose(store, name)
-    return plan_for(store, name, ccms, portfolio, as_of or rules.today_in(cfg.timezone))
+    as_of = as_of or rules.today_in(cfg.timezone)
+    plan = plan_for(store, name, ccms, portfolio, as_of, approve=approve)
+    return DryRun(plan=plan, problems=ccms.problems + portfolio.problems)
 
 
 def run_sync(

@@ -35,7 +35,7 @@ def _rows(path: str | os.PathLike[str], required: Sequence[str]) -> Iterator[tup
     name = Path(path).name
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
+            reader = csv.DictReader(handle, strict=True)
             header = reader.fieldnames
             if not header:
                 raise CsvInputError(
