@@ -119,17 +119,25 @@ def child_cells(row: ChildRow, marked: bool) -> tuple[Text, ...]:
     )
 
 
+def room_action(row: RoomRow) -> str:
+    """A room a person unlinked keeps its portfolio room (L relinks it): that is not the same as
+    a room never added, and the engine leaves it alone rather than removing it."""
+    if row.action == "ignore" and row.portfolio_room_id is not None:
+        return "unlinked"
+    return ACTION_LABELS.get(row.action, row.action)
+
+
 def room_cells(row: RoomRow) -> tuple[Text, ...]:
-    warning = Text("")
+    removal = Text("")
     if row.removal_date is not None:
-        warning = Text(f"to be removed {row.removal_date.isoformat()}", style="bold red")
+        removal = Text(row.removal_date.isoformat(), style="bold red")
     return (
         plain(row.name, NAME_WIDTH),
-        Text(ACTION_LABELS.get(row.action, row.action), style=ACTION_STYLES.get(row.action, "")),
+        Text(room_action(row), style=ACTION_STYLES.get(row.action, "")),
         plain(row.portfolio_room_name or "", NAME_WIDTH),
         Text("yes" if row.active else "no", style="" if row.active else "dim"),
         Text(str(row.occurrences_in_window), justify="right"),
-        warning,
+        removal,
     )
 
 

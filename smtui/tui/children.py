@@ -24,6 +24,7 @@ from smtui import engine
 from smtui.records import ChildMapping
 from smtui.tui.cells import MARK, child_cells, haystack
 from smtui.tui.dialogs import LinesScreen
+from smtui.tui.fit import Col, FitTable
 from smtui.tui.picker import PickerScreen, candidate_choice
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import ChildRow
@@ -37,15 +38,17 @@ FILTERS: tuple[tuple[str, str], ...] = (
     ("all", "All"),
 )
 SHORT = {"review": "Review"}
+#: Narrow screens drop the highest ranks first: at 80 columns reason and rooms go (w shows why),
+#: names are cut no shorter than their floor, and the score and birth date are always whole.
 COLUMNS = (
-    ("mark", " "),
-    ("name", "CCMS name"),
-    ("born", "Born"),
-    ("action", "Action"),
-    ("profile", "Profile"),
-    ("score", "Score"),
-    ("reason", "Reason"),
-    ("rooms", "Rooms"),
+    Col("mark", " ", rank=0),
+    Col("name", "CCMS name", rank=1, floor=18),
+    Col("born", "Born", rank=5),
+    Col("action", "Action", rank=2),
+    Col("profile", "Profile", rank=4, floor=16),
+    Col("score", "Score", rank=3),
+    Col("reason", "Reason", rank=6, floor=16),
+    Col("rooms", "Rooms", rank=7, floor=8),
 )
 #: Most rows the grid shows at once; DataTable paints 5,000 in well under a second (bench/).
 MAX_ROWS = 5000
@@ -78,10 +81,10 @@ class SearchInput(Input):
     def action_leave(self, clear: bool) -> None:
         if clear:
             self.value = ""
-        self.screen.focus_next(DataTable)
+        self.screen.set_focus(self.screen.query_one(ChildGrid))
 
 
-class ChildGrid(DataTable):
+class ChildGrid(FitTable):
     """The grid itself; enter accepts the suggestion of the cursor (or marked) rows."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -99,7 +102,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         Binding("shift+up", "extend(-1)", "Mark up", show=False, id="children.extend_up"),
         Binding("ctrl+a,asterisk", "mark_all", "Mark all", show=False, id="children.mark_all"),
         # esc and u are announced in the line under the grid when they apply, / in the search box
-        Binding("escape", "clear_marks", "Clear marks", show=False, id="children.clear_marks"),
+        Binding("escape", "clear", "Clear marks, then filter", show=False, id="children.clear"),
         Binding("y", "accept", "Accept", show=False, id="children.accept_y"),
         Binding("l", "link", "Link", id="children.link"),
         Binding("c", "create", "Create", id="children.create"),
@@ -133,10 +136,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         yield SearchInput(
             placeholder="/ type to filter by name, profile, room or reason", id="child-search"
         )
-        grid = ChildGrid(id="child-grid", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            grid.add_column(label, key=key)
-        yield grid
+        yield ChildGrid(COLUMNS, id="child-grid", cursor_type="row", zebra_stripes=True)
         yield Static(id="child-foot")
 
     @property
@@ -169,28 +169,13 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         ]
 
     def show(self) -> None:
-        """Fill the grid for the current filter, updating in place when the same rows remain."""
-        grid = self.grid
+        """Fill the grid for the current filter; a row that left it hands the cursor on."""
         matching = self.matching()
         shown = matching[:MAX_ROWS]
         keys = [r.child_id for r in shown]
         self.marks &= set(keys)
-        if keys == self.shown_keys:
-            for r in shown:
-                for (col, _label), cell in zip(
-                    COLUMNS, child_cells(r, r.child_id in self.marks), strict=True
-                ):
-                    if grid.get_cell(r.child_id, col) != cell:
-                        # "don't add" is wider than the "link *" the column was sized for
-                        grid.update_cell(r.child_id, col, cell, update_width=True)
-        else:
-            current = self.cursor_key()
-            grid.clear()
-            for r in shown:
-                grid.add_row(*child_cells(r, r.child_id in self.marks), key=r.child_id)
-            self.shown_keys = keys
-            if current in self.by_id and current in keys:
-                grid.move_cursor(row=keys.index(current), animate=False)
+        self.grid.set_rows([(r.child_id, child_cells(r, r.child_id in self.marks)) for r in shown])
+        self.shown_keys = keys
         self.show_status(len(matching))
 
     def show_status(self, matching: int | None = None) -> None:
@@ -211,6 +196,8 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             parts[0] += ": type to filter"
         if self.marks:
             parts.append(f"{len(self.marks)} marked: keys act on them, esc clears")
+        elif self.query_text.strip():
+            parts.append("esc clears the filter")
         if self.undo_stack:
             parts.append(f"u undo {self.undo_stack[-1].label}")
         if any(self.by_id[k].changed for k in self.shown_keys):
@@ -220,10 +207,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.refresh_bindings()
 
     def cursor_key(self) -> str | None:
-        grid = self.grid
-        if not grid.row_count:
-            return None
-        return str(grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value)
+        return self.grid.cursor_key()
 
     def targets(self) -> list[str]:
         """The marked rows in grid order, else the cursor row."""
@@ -239,7 +223,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             self.marks.add(key)
         else:
             self.marks.discard(key)
-        self.grid.update_cell(key, "mark", Text(MARK if on else " ", style="bold yellow"))
+        self.grid.set_cell(key, "mark", Text(MARK if on else " ", style="bold yellow"))
 
     def action_toggle_mark(self) -> None:
         key = self.cursor_key()
@@ -273,6 +257,20 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             self.set_mark(key, False)
         self.show_status()
 
+    def action_clear(self) -> None:
+        """Esc undoes the narrowest thing first: the marks, then the filter; then the screen
+        gets it and goes back."""
+        if self.marks:
+            self.action_clear_marks()
+        elif self.query_text:
+            self.clear_search()
+
+    def clear_search(self) -> None:
+        self.query_text = ""
+        with self.prevent(Input.Changed):
+            self.query_one(SearchInput).value = ""
+        self.show()
+
     # --- filtering -------------------------------------------------------------------------
 
     def action_filter(self, key: str) -> None:
@@ -280,7 +278,8 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.show()
 
     def action_search(self) -> None:
-        self.query_one(SearchInput).focus()
+        # at once, not on the next idle: the keys typed straight after / belong in the box
+        self.screen.set_focus(self.query_one(SearchInput))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -293,14 +292,14 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         event.stop()
         self.query_text = event.value
         self.show()
-        self.grid.focus()
+        self.screen.set_focus(self.grid)
 
     # --- decisions -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide esc/u when there is nothing to clear or undo; grey out edits while one runs."""
-        if action == "clear_marks":
-            return bool(self.marks)
+        if action == "clear":
+            return bool(self.marks or self.query_text)
         if action == "undo":
             return None if self.busy else bool(self.undo_stack)
         if action in ("accept", "link", "create", "ignore", "why"):

@@ -20,7 +20,9 @@ from smtui.tui.service import ServiceScreen
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import ServiceSummary
 
-COLUMNS = ("Service", "State", "Children", "Last sync", "Next due")
+#: "Integrated": children with a portfolio profile, which is fewer than the CCMS's children the
+#: service screen counts; "Children" made the two numbers look contradictory.
+COLUMNS = ("Service", "State", "Integrated", "Last sync", "Next due")
 REFRESH_SECONDS = 30.0
 
 
@@ -36,6 +38,20 @@ class ServiceTable(DataTable):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", id="home.open")
     ]
+
+
+class FilterInput(Input):
+    """The filter box: up and down move the cursor in the list it filters, enter opens it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "move(1)", "Next match", show=False, id="home.filter_down"),
+        Binding("up", "move(-1)", "Previous match", show=False, id="home.filter_up"),
+    ]
+
+    def action_move(self, step: int) -> None:
+        table = self.screen.query_one(ServiceTable)
+        if table.row_count:
+            table.move_cursor(row=table.cursor_row + step, animate=False)
 
 
 class HomeScreen(ReportsWorkerErrors, Screen):
@@ -55,7 +71,9 @@ class HomeScreen(ReportsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="/ filter services by name or state", id="home-filter")
+        yield FilterInput(
+            placeholder="/ filter services by name or state; enter opens", id="home-filter"
+        )
         table = ServiceTable(id="services", cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
         yield table
@@ -141,14 +159,28 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         self.app.push_screen(AddServiceScreen(), added)
 
     def action_filter(self) -> None:
-        self.query_one("#home-filter", Input).focus()
+        # at once, not on the next idle, so the name typed straight after / lands in the box
+        self.set_focus(self.query_one(FilterInput))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value
         self.show(self.summaries)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(ServiceTable).focus()
+        """Enter opens the match under the cursor (the first, unless moved with up/down).
+
+        Handing focus to the list and waiting for a second enter lost that enter when it came
+        before the focus moved; opening from here cannot."""
+        table = self.query_one(ServiceTable)
+        self.set_focus(table)  # where the person lands when they come back
+        name = self.selected()
+        if not event.value.strip():
+            return
+        if name is None:
+            self.notify(f"No service matches {event.value.strip()!r}", timeout=3)
+            self.set_focus(event.input)
+            return
+        self.app.push_screen(ServiceScreen(name))
 
     def action_sync(self) -> None:
         name = self.selected()

@@ -19,17 +19,19 @@ from textual.worker import Worker
 from smtui import engine
 from smtui.records import RoomMapping
 from smtui.tui.cells import NAME_WIDTH, plain, room_cells
+from smtui.tui.fit import Col, FitTable
 from smtui.tui.picker import Choice, PickerScreen
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import RoomRow
 
-COLUMNS = (  # the mapping first, so it stays on screen at 80 columns
-    ("name", "CCMS room"),
-    ("action", "Action"),
-    ("portfolio", "Portfolio room"),
-    ("active", "Active"),
-    ("occurrences", "Sessions"),
-    ("warning", "Warning"),
+#: The mapping and the removal date first: narrow screens drop the highest ranks.
+COLUMNS = (
+    Col("name", "CCMS room", rank=0, floor=12),
+    Col("action", "Action", rank=1),
+    Col("portfolio", "Portfolio room", rank=3, floor=12),
+    Col("active", "Active", rank=5),
+    Col("occurrences", "Sessions", rank=4),
+    Col("removal", "To be removed", rank=2),
 )
 
 
@@ -61,27 +63,17 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         self.busy = False
 
     def compose(self) -> ComposeResult:
-        grid = DataTable(id="room-grid", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            grid.add_column(label, key=key)
-        yield grid
+        yield FitTable(COLUMNS, id="room-grid", cursor_type="row", zebra_stripes=True)
         yield Static(id="room-foot")
 
     @property
-    def grid(self) -> DataTable:
-        return self.query_one("#room-grid", DataTable)
+    def grid(self) -> FitTable:
+        return self.query_one("#room-grid", FitTable)
 
     def set_rows(self, rows: list[RoomRow]) -> None:
-        grid = self.grid
-        current = self.cursor_row()
         self.rows = rows
         self.by_id = {r.room_id: r for r in rows}
-        grid.clear()
-        for r in rows:
-            grid.add_row(*room_cells(r), key=r.room_id)
-        keys = [r.room_id for r in rows]
-        if current is not None and current.room_id in keys:
-            grid.move_cursor(row=keys.index(current.room_id), animate=False)
+        self.grid.set_rows([(r.room_id, room_cells(r)) for r in rows])
         at_risk = sum(1 for r in rows if r.removal_date is not None)
         parts = [f"{len(rows)} rooms"]
         if self.undo_stack:
@@ -93,11 +85,8 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         self.refresh_bindings()
 
     def cursor_row(self) -> RoomRow | None:
-        grid = self.grid
-        if not grid.row_count:
-            return None
-        key = grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
-        return self.by_id.get(str(key))
+        key = self.grid.cursor_key()
+        return None if key is None else self.by_id.get(key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only what makes sense for the cursor room (unlink a linked one, and so on);
@@ -141,30 +130,32 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
 
         def chosen(room_id: str | None) -> None:
             if room_id:
-                self.edit(row.room_id, "link", room_id)
+                self.edit(row.room_id, "link", room_id, "link")
 
         app.push_screen(
             PickerScreen(f"Link room {row.name} to which portfolio room?", load), chosen
         )
 
     def action_dont_add(self) -> None:
-        self.action_set("ignore")
+        self.action_set("ignore", "don't add")
 
     def action_unlink(self) -> None:
-        self.action_set("ignore")
+        self.action_set("ignore", "unlink")
 
-    def action_set(self, action: str) -> None:
+    def action_set(self, action: str, label: str | None = None) -> None:
         row = self.cursor_row()
         if row is not None:
-            self.edit(row.room_id, action, None)
+            self.edit(row.room_id, action, None, label or action)
 
-    def edit(self, room_id: str, action: str, portfolio_room_id: str | None) -> None:
+    def edit(self, room_id: str, action: str, portfolio_room_id: str | None, label: str) -> None:
         self.busy = True
         self.refresh_bindings()
-        self.apply_edit(room_id, action, portfolio_room_id)
+        self.apply_edit(room_id, action, portfolio_room_id, label)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rooms-edit")
-    def apply_edit(self, room_id: str, action: str, portfolio_room_id: str | None) -> None:
+    def apply_edit(
+        self, room_id: str, action: str, portfolio_room_id: str | None, label: str
+    ) -> None:
         app = self.app
         previous = engine.set_rooms(
             app.store,
@@ -175,7 +166,6 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
             who=app.who,
         )
         rows = engine.room_rows(app.store, self.service, as_of=app.as_of)
-        label = {"ignore": "unlink", "create": "create"}.get(action, action)
         app.call_from_thread(self.edited, f"{label} {self.by_id[room_id].name}", previous, rows)
 
     def edited(self, label: str, previous: list[RoomMapping], rows: list[RoomRow]) -> None:

@@ -219,6 +219,24 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
     def on_settings_pane_changed(self, event: SettingsPane.Changed) -> None:
         self.load()
 
+    def on_sync_log_pane_history_changed(self, event: SyncLogPane.HistoryChanged) -> None:
+        """A run from cron or another shell changes the state ("held for approval") and the
+        last sync: the header must not keep saying what was true before it."""
+        if self.summary is not None:
+            self.reload_summary()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="summary")
+    def reload_summary(self) -> None:
+        app = self.app
+        summary = engine.service_summary(app.store, self.service)
+        set_up = engine.service_config(app.store, self.service).set_up_at is not None
+        app.call_from_thread(self.summary_loaded, summary, set_up)
+
+    def summary_loaded(self, summary: ServiceSummary, set_up: bool) -> None:
+        self.summary = summary
+        self.set_up = set_up  # a setup from the CLI turns S from "Set up" into "Update"
+        self.show_status()
+
     # --- set up / update / approve -----------------------------------------------------------
 
     def action_setup(self) -> None:

@@ -1,7 +1,8 @@
 """The sync log: live lines from the running sync, and the history of past runs with their ops.
 
 History is re-read every few seconds so a ``smtui sync`` run from cron or another shell shows up
-without a key press. A run held for approval is approved from here, after a confirmation.
+without a key press (and the service screen's header follows it). A run held for approval is
+approved from here, after a confirmation.
 """
 
 from __future__ import annotations
@@ -41,8 +42,12 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
             self.run = run
             self.held = held
 
+    class HistoryChanged(Message):
+        """A run started, finished or changed result, maybe from another shell or cron."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("A", "approve", "Approve held", id="log.approve"),
+        # whichever run is selected: only the newest run can be held, so there is one to approve
+        Binding("A", "approve", "Approve held run", id="log.approve"),
         Binding("f", "cycle_result", "Result filter", id="log.result_filter"),
         Binding("slash", "search", "Filter ops", show=False, id="log.search"),
     ]
@@ -96,6 +101,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         if runs == self.runs:
             return
         self.runs = runs
+        self.post_message(self.HistoryChanged())
         self.show_runs()
         if runs and (self.selected is None or runs[0].result == "running"):
             self.select(runs[0].run_id)
@@ -118,7 +124,8 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         self.show_title()
 
     def show_title(self) -> None:
-        held = " · A approves the held run" if self.runs and self.runs[0].result == "held" else ""
+        run = self.held_run()
+        held = f" · A approves held run {run.run_id}" if run else ""
         self.query_one("#runs-title", Static).update(
             Text(f"Runs ({self.result_filter}; f cycles){held}", style="bold")
         )
@@ -180,10 +187,11 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
     # --- approval ----------------------------------------------------------------------------
 
     def held_run(self) -> RunSummary | None:
-        """The selected run if it is the latest and held: approving applies what it held."""
+        """The newest run, if it is held: approving applies what it held, whatever is selected
+        (an older held run was superseded by the runs after it)."""
         if not self.runs or self.runs[0].result != "held":
             return None
-        return self.runs[0] if self.selected == self.runs[0].run_id else None
+        return self.runs[0]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "approve":
@@ -192,6 +200,19 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
 
     def action_approve(self) -> None:
         run = self.held_run()
-        if run is not None:
-            held = [ev.label for ev in self.events if ev.state == "held"]
-            self.post_message(self.ApproveRequested(run, held))
+        if run is None:
+            return
+        if self.selected != run.run_id:
+            # show the run being approved, and its held operations, behind the dialog
+            if run not in self.shown_runs():
+                self.result_filter = "all"
+            self.select(run.run_id)
+            self.show_runs()
+        self.request_approval(run)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="approve")
+    def request_approval(self, run: RunSummary) -> None:
+        """Read the run's own held operations for the dialog, not the selected run's."""
+        events = engine.run_events(self.app.store, run.run_id)
+        held = [ev.label for ev in events if ev.state == "held"]
+        self.post_message(self.ApproveRequested(run, held))

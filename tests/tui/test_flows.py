@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from textual.widgets import Button, Checkbox, Footer, Input, OptionList
@@ -15,11 +18,13 @@ from smtui.tui.add_service import AddServiceScreen
 from smtui.tui.app import SmtuiApp
 from smtui.tui.children import ChildrenPane
 from smtui.tui.dialogs import ConfirmPlanScreen, Dialog, LinesScreen, TurnOffScreen
+from smtui.tui.home import HomeScreen
 from smtui.tui.picker import PickerScreen
 from smtui.tui.rooms import RoomsPane
 from smtui.tui.service import ServiceScreen
 from smtui.tui.settings import SettingsPane
 from smtui.tui.synclog import SyncLogPane
+from tests.cli_helpers import run_cli
 
 
 def _actions(store: Any, name: str, today: dt.date) -> dict[str, str]:
@@ -54,7 +59,8 @@ async def test_setup_end_to_end(
         assert summary.state in ("active", "needs review")
         run = engine.runs(store, "gumnut-grove")[0]
         assert (run.kind, run.result, run.who) == ("setup", "ok", WHO)
-        assert run.counts == {k: n for k, n in expected.counts.items() if n} or run.counts
+        # the run did exactly what the dialog said it would
+        assert run.counts == {k: n for k, n in expected.counts.items() if n}
         assert summary.integrated_children > 0
         log = screen.query_one(SyncLogPane)
         assert log.runs and log.runs[0].run_id == run.run_id
@@ -409,3 +415,87 @@ async def test_footer_keys_fit_80_columns_on_every_tab(
             await pilot.press(tab)
             await settle(pilot)
             assert cut_keys() == [], tab
+
+
+async def test_a_sync_from_another_shell_shows_up_in_the_open_app(
+    make_app: Callable[[], SmtuiApp],
+    store: Any,
+    sandbox_today: dt.date,
+    sandbox_admin: AdminClient,
+    tmp_path: Path,
+) -> None:
+    """Cron (or a colleague) syncs while the app is open: history and header follow."""
+    set_up_service(store, "gumnut-grove", sandbox_today)
+    leaver = next(
+        r
+        for r in engine.child_rows(store, "gumnut-grove", as_of=sandbox_today)
+        if r.action == "link"
+    )
+    sandbox_admin.leave(
+        "gumnut-grove", leaver.child_id, last_day=sandbox_today - dt.timedelta(days=1)
+    )
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ServiceScreen)
+        log = screen.query_one(SyncLogPane)
+        before = {r.run_id for r in log.runs}
+        last_before = screen.summary.last_sync_at
+
+        tokens = {CCMS_ENV: os.environ[CCMS_ENV], PORTFOLIO_ENV: os.environ[PORTFOLIO_ENV]}
+        args = ("sync", "gumnut-grove", "--as-of", sandbox_today.isoformat())
+        done = await asyncio.to_thread(run_cli, *args, db=tmp_path / "smtui.db", env=tokens)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+        for _ in range(60):  # the history is re-read every few seconds, no key pressed
+            await pilot.pause(0.25)
+            if log.runs and log.runs[0].run_id not in before:
+                break
+        await settle(pilot)
+        newest = log.runs[0]
+        assert newest.run_id not in before
+        assert (newest.kind, newest.result) == ("sync", "ok")
+        assert newest.counts.get("archive_profile") == 1
+        assert screen.summary.last_sync_at not in (None, last_before), "the header follows"
+        assert screen.summary.last_sync_at == newest.finished_at
+
+
+async def test_home_filter_then_enter_opens_the_service(make_app: Callable[[], SmtuiApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"wattle", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ServiceScreen)
+        assert app.screen.service == "little-wattle"
+
+
+async def test_escape_clears_marks_then_the_filter_then_goes_home(
+    make_app: Callable[[], SmtuiApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_service(pilot, "gumnut-grove")
+        pane = app.screen.query_one(ChildrenPane)
+        everyone = len(pane.rows)
+        await pilot.press("6", "slash", *"smith", "enter", "space")
+        await settle(pilot)
+        assert 0 < len(pane.shown_keys) < everyone
+        assert len(pane.marks) == 1
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert pane.marks == set()
+        assert 0 < len(pane.shown_keys) < everyone, "the filter outlives the marks"
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(pane.shown_keys) == everyone
+        assert isinstance(app.screen, ServiceScreen)
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
