@@ -13,12 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 
 from smtui import engine
 from smtui.tui.cells import one_line
 from smtui.tui.home import HomeScreen
+from smtui.tui.picker import PickerScreen
 
 Clock = Callable[[], dt.datetime]
 
@@ -54,6 +56,19 @@ class SmtuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())
+
+    def on_key(self, event: events.Key) -> None:
+        """Type-ahead into a picker opened by the same burst of keys.
+
+        Textual hands every key of a burst (fast typing over SSH arrives as one) to the widget
+        focused when it arrives, so after ``l`` the next letters go to the grid behind the
+        picker and come back here unbound. Letters become the picker's search; no key typed
+        after a dialog opened ever acts on the screen behind it.
+        """
+        active = self.screen
+        if isinstance(active, PickerScreen) and event.is_printable and event.character:
+            event.prevent_default()  # not bound to anything: Textual's own handler is skipped
+            active.type_ahead(event.character)
 
     def report_error(self, exc: BaseException) -> None:
         """Every failed worker ends here: one line for the person, the traceback in the log."""

@@ -109,7 +109,8 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         Binding("x", "ignore", "Don't add", id="children.ignore"),
         Binding("u", "undo", "Undo", show=False, id="children.undo"),
         Binding("w", "why", "Why", id="children.why"),
-        Binding("slash", "search", "Find", show=False, id="children.search"),
+        # priority, as on the home screen: the keys typed straight after / belong in the box
+        Binding("slash", "search", "Find", show=False, id="children.search", priority=True),
         *(
             Binding(str(i), f"filter('{key}')", label, show=False, id=f"children.filter_{key}")
             for i, (key, label) in enumerate(FILTERS, start=1)
@@ -298,6 +299,8 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide esc/u when there is nothing to clear or undo; grey out edits while one runs."""
+        if action == "search":
+            return not isinstance(self.screen.focused, Input)  # in the box, / is a character
         if action == "clear":
             return bool(self.marks or self.query_text)
         if action == "undo":

@@ -59,7 +59,9 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         Binding("a", "add", "Add service", id="home.add"),
         Binding("r", "reload", "Refresh", id="home.refresh"),
         Binding("s", "sync", "Sync now", id="home.sync"),
-        Binding("slash", "filter", "Filter", id="home.filter"),
+        # priority: acted on as it arrives, so the name typed straight after it (one burst over
+        # SSH) lands in the box rather than on the list
+        Binding("slash", "filter", "Filter", id="home.filter", priority=True),
         Binding("ctrl+q", "app.quit", "Quit", priority=True, id="home.quit"),
     ]
 
@@ -138,6 +140,8 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter":
+            return not isinstance(self.focused, Input)  # in the box, / is a character
         if action == "sync":
             return None if self.syncing or self.selected() is None else True
         return True

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -63,6 +63,7 @@ class PickerScreen(ReportsWorkerErrors, ModalScreen[str | None]):
         super().__init__()
         self.title_text = title
         self.load = load
+        self.typed_ahead = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
@@ -75,8 +76,26 @@ class PickerScreen(ReportsWorkerErrors, ModalScreen[str | None]):
             )
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
-        self.search("")
+        box = self.query_one(Input)
+        self.set_focus(box)
+        if self.typed_ahead:
+            box.value = self.typed_ahead  # Input.Changed searches for it
+            box.cursor_position = len(box.value)
+        else:
+            self.search("")
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed straight after the one that opened the picker (one burst over SSH) come
+        before the search box has focus: they are the start of the search, not lost keys."""
+        if self.focused is None and event.is_printable and event.character:
+            event.stop()
+            self.type_ahead(event.character)
+
+    def type_ahead(self, text: str) -> None:
+        if self.is_mounted and isinstance(self.focused, Input):
+            self.focused.insert_text_at_cursor(text)
+        else:
+            self.typed_ahead += text
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.search(event.value)

@@ -29,7 +29,7 @@ COUNTS_WIDTH = 40
 
 def event_line(ev: OpEvent) -> str:
     """One live-log line; plain text, so names are never read as markup."""
-    line = f"{ev.state:<9} {ev.label}"
+    line = f"{ev.state.replace('_', ' '):<9} {ev.label}"
     return f"{line}: {ev.error}" if ev.error else line
 
 
@@ -49,7 +49,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         # whichever run is selected: only the newest run can be held, so there is one to approve
         Binding("A", "approve", "Approve held run", id="log.approve"),
         Binding("f", "cycle_result", "Result filter", id="log.result_filter"),
-        Binding("slash", "search", "Filter ops", show=False, id="log.search"),
+        Binding("slash", "search", "Filter ops", show=False, id="log.search", priority=True),
     ]
 
     def __init__(self, service: str, *, id: str | None = None) -> None:
@@ -162,7 +162,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
             if needle and needle not in haystack((ev.state, ev.kind, ev.label, ev.error)):
                 continue
             table.add_row(
-                Text(ev.state, style=OP_STATE_STYLES.get(ev.state, "")),
+                Text(ev.state.replace("_", " "), style=OP_STATE_STYLES.get(ev.state, "")),
                 plain(ev.label, 70),
                 plain(ev.error or "", 50, "red"),
             )
@@ -173,7 +173,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         self.show_runs()
 
     def action_search(self) -> None:
-        self.query_one("#ops-filter", Input).focus()
+        self.screen.set_focus(self.query_one("#ops-filter", Input))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -194,6 +194,8 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         return self.runs[0]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search":  # priority, so what is typed straight after / lands in the box
+            return not isinstance(self.screen.focused, Input)
         if action == "approve":
             return self.held_run() is not None  # hidden unless there is a held run to approve
         return True

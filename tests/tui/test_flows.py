@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.widgets import Button, Checkbox, Footer, Input, OptionList
 from tui_helpers import CCMS_ENV, PORTFOLIO_ENV, WHO, open_service, set_up_service, settle
 
@@ -471,6 +472,39 @@ async def test_home_filter_then_enter_opens_the_service(make_app: Callable[[], S
         await settle(pilot)
         assert isinstance(app.screen, ServiceScreen)
         assert app.screen.service == "little-wattle"
+
+
+async def test_keys_typed_in_one_burst_after_slash_land_in_the_filter(
+    make_app: Callable[[], SmtuiApp],
+) -> None:
+    """Over SSH a fast typist's keys arrive together; none may go to the list behind the box
+    (on the home screen s there would start a sync)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key, char in [("slash", "/"), *((c, c) for c in "wattle"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))  # as the driver does: no wait between keys
+        await settle(pilot)
+        assert isinstance(app.screen, ServiceScreen)
+        assert app.screen.service == "little-wattle"
+        assert engine.runs(app.store, "gumnut-grove") == []
+
+        pane = app.screen.query_one(ChildrenPane)
+        for key, char in [("6", "6"), ("slash", "/"), *((c, c) for c in "smith")]:
+            app.post_message(events.Key(key, char))
+        await settle(pilot)
+        assert pane.query_text == "smith"
+
+        await pilot.press("enter", "escape")  # back in the grid, filter cleared
+        await settle(pilot)
+        assert pane.shown_keys
+        before = {r.child_id: r.action for r in pane.rows}
+        for key, char in [("l", "l"), *((c, c) for c in "xcy")]:  # keys the grid acts on
+            app.post_message(events.Key(key, char))
+        await settle(pilot)
+        assert isinstance(app.screen, PickerScreen)
+        assert app.screen.query_one(Input).value == "xcy", "the picker's search got them"
+        assert {r.child_id: r.action for r in pane.rows} == before, "nothing acted behind it"
 
 
 async def test_escape_clears_marks_then_the_filter_then_goes_home(
