@@ -419,8 +419,16 @@ class _Planner:
             p.external_ref: p for p in self.portfolio.profiles if p.external_ref and not p.archived
         }
         odd: list[str] = []  # per-child warnings, sorted once at the end
+        shared = self._shared_profiles()
+        for pid, cids in shared.items():
+            who = ", ".join(f"{_name(children.get(c), None, c)} ({c})" for c in cids)
+            odd.append(
+                f"profile {pid} is linked to {len(cids)} children, {who}: nothing is done for "
+                "them until a person links all but one elsewhere"
+            )
+        blocked = {cid for cids in shared.values() for cid in cids}
         # Order does not matter here: operations are sorted by plan_sync, reports below.
-        for cid in set(children) | set(self.child_maps):
+        for cid in (set(children) | set(self.child_maps)) - blocked:
             m = self.child_maps.get(cid)
             child = children.get(cid)
             active = child is not None and child.status == "active"
@@ -470,6 +478,15 @@ class _Planner:
                 + ", ".join(sorted(self.waiting_for_room)[:10])
                 + (" …" if len(self.waiting_for_room) > 10 else "")
             )
+
+    def _shared_profiles(self) -> dict[str, tuple[str, ...]]:
+        """Profiles that more than one child's mapping points at (a person's slip in a CSV, or
+        a swap half done). Syncing either would show one family another child's portfolio."""
+        by_profile: dict[str, list[str]] = {}
+        for cid, m in self.child_maps.items():
+            if m.profile_id is not None and m.action in ("link", "create"):
+                by_profile.setdefault(m.profile_id, []).append(cid)
+        return {pid: tuple(sorted(c)) for pid, c in sorted(by_profile.items()) if len(c) > 1}
 
     def _create_profile(self, child: Child) -> None:
         targets = self.targets(child.id) or frozenset()

@@ -241,6 +241,26 @@ def test_leaver_is_archived_and_returner_unarchived() -> None:
     ]
 
 
+def test_a_profile_linked_to_two_children_is_left_alone_with_a_warning() -> None:
+    """A slip in a CSV import links Ava's sibling to Ava's profile: syncing either child would
+    show one family the other's portfolio, so neither is touched until a person fixes it."""
+    ava, noa = child("c1", "Ava"), child("c2", "Noa")
+    p = plan(
+        [ava, noa, child("c3", "Mia")],
+        [weekly("b1", "c1", "r-possums"), weekly("b2", "c2", "r-koalas")],
+        [profile("p1", "c1", ("pr-possums",)), profile("p3", "c3", first_name="Mia")],
+        {
+            "c1": linked("c1", "p1", ava),
+            "c2": ChildMapping("c2", "link", "p1"),
+            "c3": linked("c3", "p3", child("c3", "Mia")),
+        },
+    )
+    touched = {op.child_id for op in p.operations}
+    assert not touched & {"c1", "c2"}
+    (warning,) = [w for w in p.warnings if "p1" in w]
+    assert warning.startswith("profile p1 is linked to 2 children, Ava Ngata (c1), Noa Ngata (c2)")
+
+
 def test_three_way_carry_over_keeps_an_educators_edit_until_the_ccms_changes() -> None:
     ccms_child = child("c1")
     rooms = ("pr-possums",)
