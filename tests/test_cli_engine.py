@@ -80,9 +80,17 @@ def test_mapping_export_edit_import_and_a_bad_row_changes_nothing(
         writer.writerows(rows)
 
     bad = tmp_path / "bad.csv"
-    bad.write_text(edited.read_text() + "child,ch-nobody,,link,prf_x,manual,0,\n")
+    bad.write_text(
+        edited.read_text()
+        + "child,ch-nobody,,link,prf_x,manual,0,\n"
+        + f"child,{review['ccms_id']},,adopt,,manual,0,\n"
+    )
     refused = run_cli("mapping", "import", SERVICE, str(bad), db=db)
-    assert refused.returncode == 1 and "line" in refused.stderr
+    first, second = len(rows) + 2, len(rows) + 3
+    assert refused.returncode == 1
+    assert f"line {first}: no child ch-nobody" in refused.stderr
+    assert f"also bad: line {second}" in refused.stderr, "every bad row is named at once"
+    assert "nothing was imported" in refused.stderr and refused.stderr.count("\n") == 1
     again = tmp_path / "again.csv"
     run_cli("mapping", "export", SERVICE, str(again), db=db)
     assert again.read_text() == exported.read_text(), "a refused import changed something"

@@ -357,20 +357,24 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
         missing = {"kind", "ccms_id", "action", "target_id"} - columns
         if missing:
             raise EngineError(f"{path}: missing columns {', '.join(sorted(missing))}")
+        bad: list[str] = []  # every bad row is found; one of them stops the whole import
+        bad_lines: list[int] = []
         for line, row in enumerate(rows, start=2):
             kind, cid = (row.get("kind") or "").strip(), (row.get("ccms_id") or "").strip()
             action = (row.get("action") or "").strip()
             target = (row.get("target_id") or "").strip() or None
             where = f"{path} line {line}"
+            problems_before = len(bad)
             if kind == "child":
                 if cid not in children:
-                    raise EngineError(f"{where}: no child {cid} in {name}")
-                if action not in ("link", "create", "ignore", "review"):
-                    raise EngineError(
-                        f"{where}: action {action!r} is not link/create/ignore/review"
-                    )
-                if action == "link" and target not in profiles:
-                    raise EngineError(f"{where}: link needs an existing profile id in target_id")
+                    bad.append(f"{where}: no child {cid} in {name}")
+                elif action not in ("link", "create", "ignore", "review"):
+                    bad.append(f"{where}: action {action!r} is not link/create/ignore/review")
+                elif action == "link" and target not in profiles:
+                    bad.append(f"{where}: link needs an existing profile id in target_id")
+                if len(bad) > problems_before:
+                    bad_lines.append(line)
+                    continue
                 before = child_maps.get(cid) or ChildMapping(cid, "review")
                 if (before.action, before.profile_id) != (action, target):
                     new_children.append(
@@ -384,18 +388,24 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
                     )
             elif kind == "room":
                 if cid not in rooms:
-                    raise EngineError(f"{where}: no room {cid} in {name}")
-                if action not in ("link", "create", "ignore"):
-                    raise EngineError(f"{where}: action {action!r} is not link/create/ignore")
-                if action == "link" and target not in prooms:
-                    raise EngineError(
-                        f"{where}: link needs an existing portfolio room id in target_id"
-                    )
+                    bad.append(f"{where}: no room {cid} in {name}")
+                elif action not in ("link", "create", "ignore"):
+                    bad.append(f"{where}: action {action!r} is not link/create/ignore")
+                elif action == "link" and target not in prooms:
+                    bad.append(f"{where}: link needs an existing portfolio room id in target_id")
+                if len(bad) > problems_before:
+                    bad_lines.append(line)
+                    continue
                 before_room = room_maps.get(cid) or RoomMapping(cid, "create")
                 if (before_room.action, before_room.portfolio_room_id) != (action, target):
                     new_rooms.append(RoomMapping(cid, action, target, "manual"))  # type: ignore[arg-type]
             else:
-                raise EngineError(f"{where}: kind must be child or room, got {kind!r}")
+                bad.append(f"{where}: kind must be child or room, got {kind!r}")
+                bad_lines.append(line)
+    if bad:
+        more = ", ".join(map(str, bad_lines[1:11])) + (" …" if len(bad_lines) > 11 else "")
+        also = f"; also bad: line {more}" if more else ""
+        raise EngineError(f"{bad[0]}{also}; nothing was imported")
     store.set_child_mappings(name, new_children, who=who, reason="CSV import")
     store.set_room_mappings(name, new_rooms, who=who, reason="CSV import")
     return len(new_children) + len(new_rooms)
