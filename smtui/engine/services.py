@@ -140,7 +140,12 @@ def _summary(store: Store, cfg: ServiceConfig) -> ServiceSummary:
     runs = store.runs(cfg.name, limit=1)
     last = runs[0] if runs else None
     maps = store.child_mappings(cfg.name)
-    integrated = sum(1 for m in maps.values() if m.action == "link" and m.synced_first_name)
+    archived = store.archived_profile_ids(cfg.name)
+    integrated = sum(  # leavers whose profile is archived are no longer in the integration
+        1
+        for m in maps.values()
+        if m.action == "link" and m.synced_first_name and m.profile_id not in archived
+    )
     reviews = sum(1 for m in maps.values() if m.action == "review")
     last_ok = store.last_success(cfg.name)
     if not cfg.enabled:

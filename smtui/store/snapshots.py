@@ -275,6 +275,11 @@ def load_portfolio(conn: Connection, service_id: int) -> PortfolioSnapshot | Non
     return PortfolioSnapshot(profiles, rooms, complete=meta[1], problems=meta[2])
 
 
+def archived_profile_ids(conn: Connection, service_id: int) -> set[str]:
+    query = select(PROFILE.c.id).where(PROFILE.c.service_id == service_id, PROFILE.c.archived)
+    return set(conn.scalars(query))
+
+
 def read_at(conn: Connection, service_id: int, side: str) -> dt.datetime | None:
     meta = _meta(conn, service_id, side)
     return meta[0] if meta else None

@@ -445,6 +445,7 @@ async def test_a_sync_from_another_shell_shows_up_in_the_open_app(
         log = screen.query_one(SyncLogPane)
         before = {r.run_id for r in log.runs}
         last_before = screen.summary.last_sync_at
+        integrated_before = screen.summary.integrated_children
 
         tokens = {CCMS_ENV: os.environ[CCMS_ENV], PORTFOLIO_ENV: os.environ[PORTFOLIO_ENV]}
         args = ("sync", "gumnut-grove", "--as-of", sandbox_today.isoformat())
@@ -462,6 +463,7 @@ async def test_a_sync_from_another_shell_shows_up_in_the_open_app(
         assert newest.counts.get("archive_profile") == 1
         assert screen.summary.last_sync_at not in (None, last_before), "the header follows"
         assert screen.summary.last_sync_at == newest.finished_at
+        assert screen.summary.integrated_children == integrated_before - 1, "the leaver left"
 
 
 async def test_home_filter_then_enter_opens_the_service(make_app: Callable[[], SmtuiApp]) -> None:
