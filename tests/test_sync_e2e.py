@@ -140,6 +140,9 @@ def test_mass_leaving_is_held_until_approved(
     profiles = {p.id: p for p in _portfolio(sandbox_world).profiles}
     assert not any(profiles[maps[c].profile_id].archived for c in leavers)
     assert engine.service_summary(store, SERVICE).state == "held for approval"
+    run = engine.runs(store, SERVICE)[0]
+    assert run.counts.get("archive_profile (held)") == len(leavers)
+    assert "archive_profile" not in run.counts, "the summary must not claim held archives"
 
     preview = run_cli("sync", SERVICE, "--approve", "--dry-run", "--as-of", TODAY, db=db)
     assert preview.returncode == 2 and "[held]" not in preview.stdout

@@ -277,7 +277,7 @@ def _run_locked(
         message = (message + "; " if message else "") + (
             f"verification found {remaining} differences left"
         )
-    store.finish_run(run_id, result, {"counts": dict(plan.counts()), "message": message})
+    store.finish_run(run_id, result, {"counts": _run_counts(plan), "message": message})
     return SyncResult(
         run=run_summary(store.run(run_id)),
         plan=plan,
@@ -285,6 +285,16 @@ def _run_locked(
         remaining=remaining,
         requests=ccms_client.requests_made + portfolio_client.requests_made,
     )
+
+
+def _run_counts(plan: Plan) -> dict[str, int]:
+    """Operations per kind, the held ones apart ("archive_profile (held)"): a run's summary
+    must not read as if it archived what it only held for approval."""
+    counts = {kind: n for kind, n in plan.counts().items()}
+    for op in plan.held:
+        counts[op.kind] -= 1
+        counts[f"{op.kind} (held)"] = counts.get(f"{op.kind} (held)", 0) + 1
+    return {kind: n for kind, n in counts.items() if n}
 
 
 def approve_held(
