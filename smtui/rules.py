@@ -294,6 +294,8 @@ def describe_booking(b: Booking) -> str:
         pattern = f"{days} {'fortnightly' if b.every == 2 else 'weekly'}"
         if b.kind == "casual":
             pattern = f"casual, {pattern}"
+        if b.end_date is not None:
+            pattern += f", until {b.end_date.isoformat()}"
     extra = "" if b.status == "placed" else f", {b.status}"
     return f"{b.id} ({pattern}{extra})"
 
@@ -330,6 +332,15 @@ def explain_child(
         for b in current:
             name = room_names.get(b.room_id, b.room_id)
             lines.append(f"in {name} because of booking {describe_booking(b)} this week")
+        rooms_now = {b.room_id for b in current}
+        for d, _, b in firsts:  # a move already booked: the rooms change in its week, not now
+            if b.room_id not in rooms_now:
+                rooms_now.add(b.room_id)
+                name = room_names.get(b.room_id, b.room_id)
+                lines.append(
+                    f"later: booked in {name} from {d.isoformat()} ({describe_booking(b)}); "
+                    "rooms follow that week's bookings when it comes"
+                )
         return lines
     if firsts:
         first_day = firsts[0][0]

@@ -74,3 +74,24 @@ def test_lock_names_its_holder(store) -> None:
             engine.run_sync(store, SERVICE, setup=True, as_of=TODAY)
     finally:
         store.release_lock(SERVICE, os.getpid())
+
+
+def test_two_children_on_one_profile_are_left_alone_and_explain_says_why(store) -> None:
+    engine.run_sync(store, SERVICE, setup=True, as_of=TODAY)
+    rows = engine.child_rows(store, SERVICE, as_of=TODAY)
+    first, second = [r for r in rows if r.action == "link" and r.profile_id][:2]
+    engine.set_children(store, SERVICE, [second.child_id], "link",
+                        profile_id=first.profile_id, who="tester")  # fmt: skip
+
+    result = engine.run_sync(store, SERVICE, as_of=TODAY)
+    assert not {op.child_id for op in result.plan.operations} & {first.child_id, second.child_id}
+    with PortfolioClient(
+        store.get_service(SERVICE).portfolio_url, os.environ["SMTUI_TEST_PORTFOLIO"]
+    ) as c:
+        profile = c.get_profile(first.profile_id)
+    assert profile.external_ref == first.child_id, "the profile still belongs to its child"
+    why = engine.explain(store, SERVICE, second.child_id, as_of=TODAY)
+    assert any(
+        line.startswith(f"warning: profile {first.profile_id} is linked to 2 children")
+        for line in why
+    )

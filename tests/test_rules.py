@@ -204,6 +204,17 @@ def test_explain_child_names_the_booking_that_puts_it_in_a_room() -> None:
     ]
 
 
+def test_explain_child_mentions_a_move_already_booked_for_a_later_week() -> None:
+    child = Child("c1", "Ava", "Ngata", D(2021, 5, 2), "active", STAMP)
+    now = booking("b12", "r-possums", D(2024, 1, 8), (1, 3), end=D(2025, 3, 28))
+    later = booking("b20", "r-koalas", D(2025, 3, 31), (1, 3))
+    assert explain_child(child, [now, later], ROOM_NAMES, AS_OF) == [
+        "in Possums because of booking b12 (Mon, Wed weekly, until 2025-03-28) this week",
+        "later: booked in Koalas from 2025-03-31 (b20 (Mon, Wed weekly)); rooms follow that "
+        "week's bookings when it comes",
+    ]
+
+
 def test_explain_child_says_when_a_leaver_left_and_what_happens_to_the_profile() -> None:
     left = Child("c1", "Ava", "Ngata", None, "inactive", dt.datetime(2025, 2, 28, tzinfo=UTC))
     profile = Profile("p1", "Ava", "Ngata", None, archived=False)

@@ -69,6 +69,11 @@ def explain(store: Store, name: str, child_id: str, as_of: dt.date | None = None
         lines.extend(f"  {op.label}" + (" (held for approval)" if op.held else "") for op in mine)
     else:
         lines.append("next sync: nothing to do for this child")
+    lines.extend(
+        f"warning: {w}"
+        for w in plan.warnings
+        if f"({child_id})" in w or w.startswith(f"child {child_id}:")
+    )
     return lines
 
 
