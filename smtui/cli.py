@@ -321,6 +321,9 @@ def refresh(ctx: Ctx, name: str) -> None:
     if not result.complete:
         for problem in result.problems:
             click.echo(f"incomplete: {problem}", err=True)
+        if result.kept:
+            sides = " and ".join(result.kept)
+            click.echo(f"kept the last complete {sides} read for explain, invitations and mapping")
         fail("the read was incomplete; nothing will be archived or removed from it")
 
 

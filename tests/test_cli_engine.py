@@ -176,3 +176,14 @@ def test_an_incomplete_read_archives_nothing(
         sandbox_admin.clear_faults()
     assert synced.returncode == 1, "cron must hear about a read that keeps failing"
     assert "incomplete" in synced.stdout
+    # the half read did not replace the complete one the other commands rely on
+    explained = run_cli("explain", SERVICE, linked[-1], db=db)
+    assert explained.returncode == 0, explained.stderr
+    sandbox_admin.set_faults(rate=1, kinds=["truncate"], count=1, scope="list", system="ccms")
+    try:
+        refreshed = run_cli("refresh", SERVICE, db=db)
+    finally:
+        sandbox_admin.clear_faults()
+    assert refreshed.returncode == 1
+    assert "kept the last complete CCMS read" in refreshed.stdout
+    assert run_cli("explain", SERVICE, linked[-1], db=db).returncode == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import socket
@@ -242,6 +243,25 @@ def test_snapshot_round_trip_equals_input(store: Store) -> None:
     store.save_ccms_snapshot("sunny", smaller)
     assert store.load_ccms_snapshot("sunny") == smaller
     assert store.load_portfolio_snapshot("sunny") == portfolio
+
+
+def test_a_partial_read_never_replaces_a_complete_one(store: Store) -> None:
+    add(store)
+    ccms = dataclasses.replace(ccms_snapshot(), complete=True, problems=())
+    portfolio = dataclasses.replace(portfolio_snapshot(), complete=True, problems=())
+    store.save_ccms_snapshot("sunny", ccms)
+    store.save_portfolio_snapshot("sunny", portfolio)
+    half = CcmsSnapshot(ccms.children[:1], (), (), complete=False, problems=("page 2 failed",))
+    assert store.save_ccms_snapshot("sunny", half) is False
+    assert store.load_ccms_snapshot("sunny") == ccms, "children must not vanish from the cache"
+    half_p = PortfolioSnapshot((), (), complete=False, problems=("page 1 failed",))
+    assert store.save_portfolio_snapshot("sunny", half_p) is False
+    assert store.load_portfolio_snapshot("sunny") == portfolio
+
+    store.purge_cache("sunny")  # with nothing better cached, a partial read is kept
+    assert store.save_ccms_snapshot("sunny", half) is True
+    assert store.load_ccms_snapshot("sunny") == half
+    assert store.save_ccms_snapshot("sunny", ccms) is True  # and a complete one replaces it
 
 
 def test_store_works_from_worker_threads(store: Store) -> None:

@@ -36,6 +36,7 @@ class RefreshResult:
     counts: dict[str, int]
     complete: bool
     problems: tuple[str, ...]
+    kept: tuple[str, ...] = ()  # sides whose earlier complete read stays cached ("CCMS", ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +55,14 @@ def refresh(store: Store, name: str, progress: Progress | None = None) -> Refres
     cfg = service_config(store, name)
     with clients_for(cfg) as (ccms, portfolio):
         ccms_snap, portfolio_snap = read_both(ccms, portfolio, progress)
-    store.save_ccms_snapshot(name, ccms_snap)
-    store.save_portfolio_snapshot(name, portfolio_snap)
+    kept = tuple(
+        side
+        for side, saved in (
+            ("CCMS", store.save_ccms_snapshot(name, ccms_snap)),
+            ("portfolio", store.save_portfolio_snapshot(name, portfolio_snap)),
+        )
+        if not saved
+    )
     propose(store, name)  # before setup: everything not decided by hand; after: new children
     return RefreshResult(
         counts={
@@ -67,6 +74,7 @@ def refresh(store: Store, name: str, progress: Progress | None = None) -> Refres
         },
         complete=ccms_snap.complete and portfolio_snap.complete,
         problems=ccms_snap.problems + portfolio_snap.problems,
+        kept=kept,
     )
 
 

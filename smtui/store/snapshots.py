@@ -280,6 +280,12 @@ def archived_profile_ids(conn: Connection, service_id: int) -> set[str]:
     return set(conn.scalars(query))
 
 
+def is_complete(conn: Connection, service_id: int, side: str) -> bool:
+    """Whether a cached read of this side exists and was complete."""
+    meta = _meta(conn, service_id, side)
+    return meta is not None and meta[1]
+
+
 def read_at(conn: Connection, service_id: int, side: str) -> dt.datetime | None:
     meta = _meta(conn, service_id, side)
     return meta[0] if meta else None

@@ -175,17 +175,25 @@ class Store:
 
     def save_ccms_snapshot(
         self, service: str, snap: CcmsSnapshot, *, read_at: dt.datetime | None = None
-    ) -> None:
-        """Replace the cached CCMS read of a service, atomically."""
+    ) -> bool:
+        """Replace the cached CCMS read of a service, atomically; False when kept (below)."""
         with self._write() as conn:
-            snapshots.save_ccms(conn, _service_id(conn, service), snap, read_at or utcnow())
+            sid = _service_id(conn, service)
+            if _keeps_complete(conn, sid, "ccms", snap.complete):
+                return False
+            snapshots.save_ccms(conn, sid, snap, read_at or utcnow())
+            return True
 
     def save_portfolio_snapshot(
         self, service: str, snap: PortfolioSnapshot, *, read_at: dt.datetime | None = None
-    ) -> None:
-        """Replace the cached portfolio read of a service, atomically."""
+    ) -> bool:
+        """Replace the cached portfolio read of a service, atomically; False when kept."""
         with self._write() as conn:
-            snapshots.save_portfolio(conn, _service_id(conn, service), snap, read_at or utcnow())
+            sid = _service_id(conn, service)
+            if _keeps_complete(conn, sid, "portfolio", snap.complete):
+                return False
+            snapshots.save_portfolio(conn, sid, snap, read_at or utcnow())
+            return True
 
     def load_ccms_snapshot(self, service: str) -> CcmsSnapshot | None:
         with self._read() as conn:
@@ -659,3 +667,9 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return True  # cannot tell: never break a lock we are unsure about
     return True
+
+
+def _keeps_complete(conn: Connection, service_id: int, side: str, complete: bool) -> bool:
+    """A read that stopped part way never replaces a complete one: the cache feeds explain,
+    invitations and the mapping grids, and half a list would make children vanish from them."""
+    return not complete and snapshots.is_complete(conn, service_id, side)
