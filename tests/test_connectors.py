@@ -26,6 +26,8 @@ from smtui.connectors import (
     RetryPolicy,
     UnavailableError,
 )
+from smtui.engine import EngineError
+from smtui.engine.reading import read_both
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox
 
@@ -352,6 +354,122 @@ def test_an_unreachable_server_gives_up_after_the_configured_attempts() -> None:
     assert caught.value.status is None  # the caller cannot assume a write did not happen
     assert "could not connect" in str(caught.value)
     assert client.requests_made == 3 and len(waits) == 2
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class GoesAwayAfter(httpx.HTTPTransport):
+    """Real HTTP that, after ``answered`` requests, is sent to a port nothing listens on:
+    a server that stops answering in the middle of a read."""
+
+    def __init__(self, answered: int, port: int) -> None:
+        super().__init__()
+        self.left = answered
+        self.port = port
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.left == 0:
+            request.url = request.url.copy_with(port=self.port)
+        else:
+            self.left -= 1
+        return super().handle_request(request)
+
+
+def test_an_unreachable_server_ends_the_whole_read_with_one_line(
+    sandbox_world: RunningSandbox,
+) -> None:
+    """Not five lists x six attempts and five near-identical problems: one line, at once."""
+    waits = Waits()
+    url = f"http://127.0.0.1:{closed_port()}/ccms/v1/services/{BIG}"
+    lines: list[str] = []
+    with (
+        CcmsClient(url, "t", retry=policy(waits, max_attempts=3)) as ccms,
+        portfolio_client(sandbox_world) as portfolio,
+        pytest.raises(EngineError) as caught,
+    ):
+        read_both(ccms, portfolio, lines.append, "harbour")
+    assert re.fullmatch(
+        r"CCMS GET /children: could not connect \(.+\) after 3 attempts: is the server running"
+        r" and the service's CCMS URL right\? \(smtui service show harbour\)",
+        str(caught.value),
+    ), str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert lines == ["Reading CCMS children…"]
+    assert (ccms.requests_made, len(waits)) == (3, 2)  # retries kept, for the first list only
+    assert portfolio.requests_made == 0
+
+
+def test_an_unreachable_first_page_raises_from_the_client() -> None:
+    waits = Waits()
+    url = f"http://127.0.0.1:{closed_port()}/portfolio/v1/services/x"
+    client = PortfolioClient(url, "t", retry=policy(waits, max_attempts=2))
+    with client, pytest.raises(UnavailableError) as caught:
+        client.profiles()
+    assert (caught.value.code, caught.value.status) == ("unreachable", None)
+    assert caught.value.message.startswith("could not connect (")
+    assert caught.value.message.endswith(") after 2 attempts")
+    assert client.requests_made == 2
+
+
+def test_a_server_that_goes_away_after_page_one_gives_an_incomplete_read(
+    sandbox_world: RunningSandbox,
+) -> None:
+    waits = Waits()
+    transport = GoesAwayAfter(answered=1, port=closed_port())
+    with ccms_client(sandbox_world, retry=policy(waits, max_attempts=2), transport=transport) as c:
+        result = c.children()
+    assert not result.complete
+    assert len(result.items) == 200
+    assert result.problem is not None
+    assert re.fullmatch(
+        r"CCMS children: read stopped after 200 records: page 2 could not be read:"
+        r" could not connect \(.+\) after 2 attempts \(unreachable\)",
+        result.problem,
+    ), result.problem
+    assert c.requests_made == 3
+
+
+def test_a_dropped_first_page_is_still_only_an_incomplete_list(
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient
+) -> None:
+    """The server is there: only a failed connect means nothing is at that address."""
+    sandbox_admin.set_faults(rate=1, kinds=["drop"], system="ccms", scope="list")
+    with ccms_client(sandbox_world, retry=policy(Waits(), max_attempts=2)) as client:
+        result = client.rooms()
+    assert not result.complete
+    assert result.problem is not None
+    assert "page 1 could not be read: connection dropped" in result.problem
+    assert client.requests_made == 2
+
+
+@pytest.mark.parametrize("system", ["CCMS", "portfolio"])
+def test_a_wrong_service_url_in_a_read_says_which_url_to_check(
+    sandbox_world: RunningSandbox, system: str
+) -> None:
+    wrong = "no-such-service"
+    ccms_service, portfolio_service = (wrong, BIG) if system == "CCMS" else (BIG, wrong)
+    with (
+        ccms_client(sandbox_world, ccms_service) as ccms,
+        portfolio_client(sandbox_world, portfolio_service) as portfolio,
+        pytest.raises(EngineError) as caught,
+    ):
+        read_both(ccms, portfolio, None, "harbour")
+    message = str(caught.value)
+    first_call = "GET /children" if system == "CCMS" else "GET /profiles"
+    assert message.startswith(f"{system} {first_call}: "), message
+    assert "HTTP 404" in message
+    assert f"is the service's {system} URL right? (smtui service show harbour;" in message
+    assert "smtui service remove harbour, then smtui service add" in message
+    assert "\n" not in message
+    if system == "CCMS":
+        assert (ccms.requests_made, portfolio.requests_made) == (1, 0)
+    else:
+        assert ccms.requests_made > 0 and portfolio.requests_made == 1  # 404s are not retried
 
 
 def test_the_token_never_reaches_logs_or_errors(

@@ -128,6 +128,16 @@ def _network_reason(exc: Exception) -> str:
     return f"{what} ({detail})" if detail else what
 
 
+def _nothing_there(exc: ApiError) -> bool:
+    """A first-page failure that says the whole system is out of reach at this URL: no such
+    list (404), or no connection at all after every retry. A read timeout or a dropped
+    connection is not: the server is there, and that list alone may be the trouble."""
+    if isinstance(exc, NotFoundError):
+        return True
+    connect_failed = isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+    return isinstance(exc, UnavailableError) and exc.code == "unreachable" and connect_failed
+
+
 def describe_validation(exc: ValidationError) -> str:
     """``items[3].birth_date: Input should be a valid date…`` for the first problem found.
 
@@ -270,7 +280,8 @@ class ApiClient:
             raise UnavailableError(self.system, exc.status, exc.code, why, call=call) from exc
         except NETWORK_ERRORS as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
-            why = f"gave up after {attempts} attempts: {_network_reason(exc)}"
+            tries = f"{attempts} attempt" + ("" if attempts == 1 else "s")
+            why = f"{_network_reason(exc)} after {tries}"
             raise UnavailableError(self.system, None, "unreachable", why, call=call) from exc
         if response.is_success:
             return response
@@ -303,8 +314,9 @@ class ApiClient:
 
     def _read_all(self, path: str, adapter: TypeAdapter[Page[T]], what: str) -> ListResult[T]:
         """Follow next_cursor to the end. A page that cannot be read ends the read as
-        incomplete, keeping what came before; a refused token, or a list that does not exist
-        at all (wrong service URL), raises instead because nothing could be read."""
+        incomplete, keeping what came before. Raises instead when nothing could be read and
+        the next list would fail the same way: a refused token, a list that does not exist
+        at all (wrong service URL), or a server that cannot be reached for page 1."""
         items: list[T] = []
         cursor: str | None = None
         page_no = 1
@@ -319,7 +331,7 @@ class ApiClient:
                         self.system, None, "malformed_response", "next_cursor repeats the cursor"
                     )
             except ApiError as exc:
-                if isinstance(exc, AuthError) or (page_no == 1 and isinstance(exc, NotFoundError)):
+                if isinstance(exc, AuthError) or (page_no == 1 and _nothing_there(exc)):
                     raise
                 if isinstance(exc, MalformedResponseError):
                     why = f"was malformed: {exc.message}"

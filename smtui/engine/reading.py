@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from smtui.connectors import ApiError, CcmsClient, PortfolioClient
+from smtui.connectors import ApiError, CcmsClient, NotFoundError, PortfolioClient
 from smtui.engine.errors import EngineError
 from smtui.records import (
     CcmsSnapshot,
@@ -38,9 +38,33 @@ def clients_for(cfg: ServiceConfig) -> Iterator[tuple[CcmsClient, PortfolioClien
         yield ccms, portfolio
 
 
+def _read_failure(exc: ApiError, name: str) -> str:
+    """One line for a read that could not start, with where to look when it is the URL."""
+    where = f"{exc.system} {exc.call}" if exc.call else exc.system
+    url = f"the service's {exc.system} URL"
+    if isinstance(exc, NotFoundError):  # only page 1 raises: the list is not at this URL
+        return (
+            f"{exc}: is {url} right? (smtui service show {name}; to change it,"
+            f" smtui service remove {name}, then smtui service add it with the right URL:"
+            " removing also forgets its cached data and history)"
+        )
+    if exc.code == "unreachable":  # page 1 never answered: nothing at this address
+        return (
+            f"{where}: {exc.message}: is the server running and {url} right?"
+            f" (smtui service show {name})"
+        )
+    return str(exc)
+
+
 def read_both(
-    ccms: CcmsClient, portfolio: PortfolioClient, progress: Progress | None
+    ccms: CcmsClient,
+    portfolio: PortfolioClient,
+    progress: Progress | None,
+    service: str,
 ) -> tuple[CcmsSnapshot, PortfolioSnapshot]:
+    """Read all five lists. A list that cannot even start (token refused, no such list at
+    the URL, server unreachable) ends the read with one EngineError line whose hint names
+    ``service``."""
     say = progress or (lambda _line: None)
     try:
         say("Reading CCMS children…")
@@ -55,7 +79,7 @@ def read_both(
         prooms = portfolio.rooms()
         say(f"Portfolio rooms: {len(prooms.items)} read")
     except ApiError as exc:
-        raise EngineError(str(exc)) from exc
+        raise EngineError(_read_failure(exc, service)) from exc
     ccms_parts, portfolio_parts = (children, rooms, bookings), (profiles, prooms)
     return (
         CcmsSnapshot(

@@ -54,7 +54,7 @@ def refresh(store: Store, name: str, progress: Progress | None = None) -> Refres
     """Pull both sides into the store's cache."""
     cfg = service_config(store, name)
     with clients_for(cfg) as (ccms, portfolio):
-        ccms_snap, portfolio_snap = read_both(ccms, portfolio, progress)
+        ccms_snap, portfolio_snap = read_both(ccms, portfolio, progress, name)
     kept = tuple(
         side
         for side, saved in (
@@ -154,7 +154,7 @@ def dry_run(
     """
     cfg = service_config(store, name)
     with clients_for(cfg) as (ccms_client, portfolio_client):
-        ccms, portfolio = read_both(ccms_client, portfolio_client, progress)
+        ccms, portfolio = read_both(ccms_client, portfolio_client, progress, name)
     store.save_ccms_snapshot(name, ccms)
     store.save_portfolio_snapshot(name, portfolio)
     propose(store, name)
@@ -185,7 +185,7 @@ def run_sync(
     who = who or who_am_i()
     cfg = service_config(store, name)
     if not cfg.enabled:
-        raise EngineError(f"{name} is turned off: turn it on in its settings first")
+        raise EngineError(f"{name} is turned off: `smtui service set {name} --on` turns it on")
     if cfg.set_up_at is None and not setup:
         raise NotSetUp(f"{name} is not set up yet: run `smtui setup {name}` first")
     holder = store.acquire_lock(
@@ -225,7 +225,7 @@ def _run_locked(
 ) -> SyncResult:
     name = cfg.name
     with clients_for(cfg) as (ccms_client, portfolio_client):
-        ccms, portfolio = read_both(ccms_client, portfolio_client, progress)
+        ccms, portfolio = read_both(ccms_client, portfolio_client, progress, name)
         store.save_ccms_snapshot(name, ccms)
         store.save_portfolio_snapshot(name, portfolio)
         _adopt_created(store, name, ccms, portfolio, who)
