@@ -9,24 +9,38 @@ from pathlib import Path
 
 from smtui.sandbox.server import RunningSandbox
 
+CHECKOUT = Path(__file__).resolve().parent.parent  # the smtui under test, wherever cwd is
 
-def run_cli(
-    *args: str, db: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMTUI_")}
-    full_env.update(
+
+def cli_env(db: Path, **extra: str) -> dict[str, str]:
+    """The environment a CLI subprocess runs in: this checkout's smtui, this store, the
+    sandbox tokens, and none of the caller's own SMTUI_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTUI_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, (str(CHECKOUT), os.environ.get("PYTHONPATH")))),
         SMTUI_DB=str(db),
         SMTUI_CCMS_TOKEN="ccms-sandbox-token",
         SMTUI_PORTFOLIO_TOKEN="portfolio-sandbox-token",
     )
-    full_env.update(env or {})
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str,
+    db: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "smtui", *args],
         capture_output=True,
         text=True,
-        env=full_env,
+        env=cli_env(db, **(env or {})),
         stdin=subprocess.DEVNULL,
         timeout=timeout,
+        cwd=cwd,
     )
 
 

@@ -62,6 +62,38 @@ def test_world_readable_token_file_is_refused_with_the_fix(
     assert "No services yet" in run_cli("service", "list", db=tmp_path / "s.db").stdout
 
 
+def test_a_relative_token_file_still_works_when_cron_starts_elsewhere(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    (tmp_path / "ccms.token").write_text("ccms-sandbox-token")
+    os.chmod(tmp_path / "ccms.token", 0o600)
+    args = add_service_args(sandbox, "sunny-hill", "Australia/Sydney")
+    at = args.index("--ccms-token-env")
+    args[at : at + 2] = ["--ccms-token-file", "ccms.token"]
+    db = tmp_path / "s.db"
+    assert run_cli(*args, db=db, cwd=tmp_path).returncode == 0
+    refreshed = run_cli("refresh", "sunny-hill", db=db, cwd=Path("/"))
+    assert refreshed.returncode == 0, refreshed.stderr
+
+
+def test_service_add_refuses_credentials_in_urls_and_odd_variable_names(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    args = add_service_args(sandbox, "sunny-hill", "Australia/Sydney")
+    url = args.index("--ccms-url") + 1
+    with_password = list(args)
+    with_password[url] = args[url].replace("http://", "http://alice:hunter2@")
+    refused = run_cli(*with_password, db=db)
+    assert refused.returncode == 1 and "leave the user name and password out" in refused.stderr
+    assert "hunter2" not in refused.stderr
+    odd = list(args)
+    odd[args.index("--ccms-token-env") + 1] = "BAD VAR"
+    refused = run_cli(*odd, db=db)
+    assert refused.returncode == 1 and "not an environment variable name" in refused.stderr
+    assert "No services yet" in run_cli("service", "list", db=db).stdout
+
+
 def test_a_wrong_token_is_one_clear_line_that_never_shows_the_token(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:

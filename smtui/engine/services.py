@@ -9,11 +9,11 @@ import os
 import re
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from smtui import rules
 from smtui.engine.errors import EngineError
-from smtui.engine.reading import tokens_for
 from smtui.store import ServiceConfig, Store, StoreError
 from smtui.store import open_store as _open_store
 from smtui.tokens import TokenError, TokenSource, read_token
@@ -63,10 +63,22 @@ def check_settings(fields: dict[str, object]) -> None:
             raise EngineError(f"{label} must be between {low:g} and {high:g}, got {value:g}")
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def check_url(label: str, url: str) -> None:
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # it would be stored and shown by `service show`, and would replace the bearer token
+        raise EngineError(
+            f"{label}: leave the user name and password out of the URL; the token comes from "
+            "--*-token-env or --*-token-file"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise EngineError(f"{label} {url!r} is not an http(s) URL, e.g. https://host/v1/services/x")
+        shown = url if len(url) <= 80 else url[:77] + "..."
+        raise EngineError(
+            f"{label} {shown!r} is not an http(s) URL, e.g. https://host/v1/services/x"
+        )
 
 
 def add_service(store: Store, cfg: ServiceConfig) -> ServiceConfig:
@@ -86,15 +98,29 @@ def add_service(store: Store, cfg: ServiceConfig) -> ServiceConfig:
     ):
         if bool(env) == bool(file):
             raise EngineError(f"{label} token: give either an environment variable or a file")
+        if env and not _ENV_NAME.fullmatch(env):
+            raise EngineError(
+                f"{label} token: {env!r} is not an environment variable name (letters, digits, _)"
+            )
         if file:
             try:
                 read_token(TokenSource(None, file), label)
             except TokenError as exc:
                 raise EngineError(f"{cfg.name}: {exc}") from exc
+    # cron starts elsewhere: a path relative to where `service add` ran would not be found there
+    cfg = dataclasses.replace(
+        cfg,
+        ccms_token_file=_absolute(cfg.ccms_token_file),
+        portfolio_token_file=_absolute(cfg.portfolio_token_file),
+    )
     try:
         return store.add_service(cfg)
     except StoreError as exc:
         raise EngineError(str(exc)) from exc
+
+
+def _absolute(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().absolute())
 
 
 def check_timezone(name: str) -> None:
@@ -109,11 +135,16 @@ def check_timezone(name: str) -> None:
 
 def token_warnings(cfg: ServiceConfig) -> list[str]:
     """Token sources that cannot be read in *this* environment (cron's may differ)."""
-    try:
-        tokens_for(cfg)
-    except EngineError as exc:
-        return [f"{exc} (fine if it is set where `smtui sync` runs)"]
-    return []
+    warnings = []
+    for env, file, label in (
+        (cfg.ccms_token_env, cfg.ccms_token_file, "CCMS"),
+        (cfg.portfolio_token_env, cfg.portfolio_token_file, "portfolio"),
+    ):
+        try:
+            read_token(TokenSource(env, file), label)
+        except TokenError as exc:
+            warnings.append(f"{cfg.name}: {exc} (fine if it is set where `smtui sync` runs)")
+    return warnings
 
 
 def update_settings(store: Store, name: str, **fields: object) -> None:
