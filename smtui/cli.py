@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -51,6 +52,8 @@ def friendly(func: F) -> F:
             fail(str(exc), EXIT_LOCKED)
         except _user_errors() as exc:
             fail(str(exc))
+        except BrokenPipeError:
+            raise  # the reader (`| head`) has all it wanted: see SmtuiGroup.main
         except OSError as exc:  # a path the user gave: missing folder, no permission, disk full
             where = f"{exc.filename}: " if exc.filename else ""
             fail(f"{where}{exc.strerror or exc}")
@@ -95,6 +98,11 @@ class SmtuiGroup(click.Group):
             sys.exit(EXIT_ERROR)
         except click.exceptions.Abort:
             fail("aborted")
+        except BrokenPipeError:
+            # `smtui log x | head` closed the pipe: not an error worth a line; keep Python from
+            # complaining again when it flushes stdout on the way out
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_OK)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
@@ -399,8 +407,34 @@ def match(source: Path, target: Path, out: Path | None) -> None:
     click.echo(", ".join(f"{n} {a}" for a, n in sorted(counts.items())) + f" -> {out}", err=True)
 
 
-def _as_of(value: dt.datetime | None) -> dt.date | None:
-    return value.date() if value else None
+class AsOf(click.ParamType):
+    """A plan date: ISO, and within a range the calendar arithmetic of the window can reach."""
+
+    name = "YYYY-MM-DD"
+    low, high = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date like 2026-11-30", param, ctx)
+        if not self.low <= day <= self.high:
+            self.fail(f"{day} is out of range: use {self.low} to {self.high}", param, ctx)
+        return day
+
+
+AS_OF = click.option("--as-of", type=AsOf(), help="Plan as of this date (default: today there).")
+
+
+def _read_note(ctx: Ctx, name: str) -> str:
+    from smtui import engine
+
+    return (
+        f"(from the read of {_when(engine.read_at(ctx.store, name))}; "
+        f"`smtui refresh {name}` reads both systems again)"
+    )
 
 
 def _plan_rows(plan: Any) -> list[dict[str, Any]]:
@@ -413,7 +447,7 @@ def _plan_rows(plan: Any) -> list[dict[str, Any]]:
 @click.argument("services", nargs=-1)
 @click.option("--all", "all_due", is_flag=True, help="Every enabled service that is due (cron).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; exit 2 if it has changes, else 0.")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Plan as of this date.")
+@AS_OF
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--approve", is_flag=True, help="Also apply archives held for approval.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every operation as it finishes.")
@@ -424,7 +458,7 @@ def sync(
     services: tuple[str, ...],
     all_due: bool,
     dry_run: bool,
-    as_of: dt.datetime | None,
+    as_of: dt.date | None,
     as_json: bool,
     approve: bool,
     verbose: bool,
@@ -446,7 +480,7 @@ def sync(
     report: list[dict[str, Any]] = []
     code = EXIT_OK
     for name in names:
-        entry, rc = _sync_one(ctx, name, dry_run, _as_of(as_of), approve, verbose and not as_json)
+        entry, rc = _sync_one(ctx, name, dry_run, as_of, approve, verbose and not as_json)
         report.append(entry)
         code = _worse(code, rc)
         if not as_json:
@@ -488,6 +522,7 @@ def _sync_one(
         line += f"; {safe(run.message)}"
     for w in result.plan.warnings:
         line += f"\n  warning: {safe(w)}"
+    line += _review_lines(ctx, name, result.plan.needs_review)
     entry = {
         "service": name,
         "result": run.result,
@@ -496,6 +531,7 @@ def _sync_one(
         "held": result.outcome.held,
         "failed": result.outcome.failed,
         "warnings": list(result.plan.warnings),
+        "needs_review": list(result.plan.needs_review),
         "line": line,
     }
     code = {"ok": EXIT_OK, "held": EXIT_HELD}.get(run.result, EXIT_ERROR)
@@ -512,18 +548,22 @@ def _dry_run_one(
     plan = result.plan
     changes = not plan.is_empty
     line = f"{name}: " + (_counts_text(plan.counts()) if changes else "nothing to do")
-    if engine.service_config(ctx.store, name).set_up_at is None:
+    set_up = engine.service_config(ctx.store, name).set_up_at is not None
+    if not set_up:
         line += f" (not set up yet: this is what `smtui setup {name} --accept-proposals` would do)"
     for op in plan.operations:
         line += f"\n  {op.kind:18} {safe(op.label)}" + ("  [held]" if op.held else "")
     for w in plan.warnings:
         line += f"\n  warning: {safe(w)}"
+    if set_up:  # before setup, `smtui setup` is where reviews are listed
+        line += _review_lines(ctx, name, plan.needs_review)
     entry: dict[str, Any] = {
         "service": name,
         "result": "changes" if changes else "no changes",
         "counts": dict(plan.counts()),
         "operations": _plan_rows(plan),
         "warnings": list(plan.warnings),
+        "needs_review": list(plan.needs_review),
     }
     if result.problems:
         entry["result"] = "incomplete read"
@@ -532,6 +572,22 @@ def _dry_run_one(
         return entry, EXIT_ERROR
     entry["line"] = line
     return entry, EXIT_CHANGES if changes else EXIT_OK
+
+
+def _review_lines(ctx: Ctx, name: str, child_ids: tuple[str, ...]) -> str:
+    """Children held as "needs review" since setup: never added until a person decides."""
+    if not child_ids:
+        return ""
+    from smtui import engine
+
+    names = {r.child_id: r.name for r in engine.child_rows(ctx.store, name)}
+    shown = ", ".join(safe(f"{names.get(c, c)} ({c})") for c in child_ids[:10])
+    more = f" and {len(child_ids) - 10} more" if len(child_ids) > 10 else ""
+    return (
+        f"\n  needs review: {len(child_ids)} child(ren) not added until a person decides: "
+        f"{shown}{more}; `smtui explain {name} CHILD` shows the suggestion, "
+        f"`smtui mapping set {name} CHILD link:PROFILE|create|ignore` decides"
+    )
 
 
 def safe(text: str) -> str:
@@ -550,10 +606,10 @@ def _counts_text(counts: dict[str, int]) -> str:
     is_flag=True,
     help="Connect now with the confident links and creates; leave reviews undecided.",
 )
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Plan as of this date.")
+@AS_OF
 @pass_ctx
 @friendly
-def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.datetime | None) -> None:
+def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.date | None) -> None:
     """Set up a service headless: read both sides, auto-map, print what needs review."""
     from smtui import engine
 
@@ -561,7 +617,7 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.datetime | None
     if cfg.set_up_at is not None:
         fail(f"{name} is already set up: use `smtui sync {name}` or `smtui mapping`")
     engine.refresh(ctx.store, name, progress=lambda line: click.echo(line, err=True))
-    rows = engine.child_rows(ctx.store, name, as_of=_as_of(as_of))
+    rows = engine.child_rows(ctx.store, name, as_of=as_of)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.action] = counts.get(r.action, 0) + 1
@@ -577,7 +633,7 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.datetime | None
     check = engine.check_mapping(ctx.store, name)
     for problem in check.problems:
         click.echo(safe(f"  problem: {problem}"))
-    preview = engine.preview(ctx.store, name, as_of=_as_of(as_of))
+    preview = engine.preview(ctx.store, name, as_of=as_of)
     click.echo("Connecting now would: " + (_counts_text(preview.counts) or "change nothing"))
     for label in (*preview.archives, *preview.room_removals, *preview.held):
         click.echo(safe(f"  {label}"))
@@ -591,7 +647,7 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.datetime | None
         return
     if check.problems:
         fail("fix the problems above before connecting")
-    result = engine.run_sync(ctx.store, name, setup=True, as_of=_as_of(as_of))
+    result = engine.run_sync(ctx.store, name, setup=True, as_of=as_of)
     click.echo(f"{name}: set up ({result.run.result}): {_counts_text(result.run.counts)}")
     if reviews:
         click.echo(f"{len(reviews)} children still need review; they were not added.")
@@ -601,14 +657,16 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.datetime | None
 @main.command()
 @click.argument("name")
 @click.argument("child")
+@AS_OF
 @pass_ctx
 @friendly
-def explain(ctx: Ctx, name: str, child: str) -> None:
+def explain(ctx: Ctx, name: str, child: str, as_of: dt.date | None) -> None:
     """Why a child is in its rooms, why archived, and what the next sync will do."""
     from smtui import engine
 
-    for line in engine.explain(ctx.store, name, _child_id(ctx, name, child)):
+    for line in engine.explain(ctx.store, name, _child_id(ctx, name, child), as_of=as_of):
         click.echo(safe(line))
+    click.echo(_read_note(ctx, name))
 
 
 def _child_id(ctx: Ctx, name: str, child: str) -> str:
@@ -676,6 +734,7 @@ def invitations(ctx: Ctx, name: str) -> None:
     )
     for child_name, profile_id in missing:
         click.echo(f"  {profile_id:10} {safe(child_name)}")
+    click.echo(_read_note(ctx, name))
 
 
 # --- mapping -------------------------------------------------------------------------------
@@ -697,21 +756,30 @@ def _parse_action(value: str) -> tuple[str, str | None]:
 @click.argument("name")
 @click.argument("child")
 @click.argument("action", metavar="link:PROFILE|create|ignore")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Link to a profile that carries another CCMS child's id (a re-enrolled child).",
+)
 @pass_ctx
 @friendly
-def mapping_set(ctx: Ctx, name: str, child: str, action: str) -> None:
+def mapping_set(ctx: Ctx, name: str, child: str, action: str, force: bool) -> None:
     """Decide for one CCMS child."""
     from smtui import engine
 
     kind, target = _parse_action(action)
-    engine.set_children(
-        ctx.store,
-        name,
-        [_child_id(ctx, name, child)],
-        kind,
-        profile_id=target,
-        who=engine.who_am_i(),
-    )
+    child_id = _child_id(ctx, name, child)
+    if kind == "link" and target is not None:
+        conflict = engine.link_conflict(ctx.store, name, child_id, target)
+        if conflict is not None and not (force and conflict[1]):
+            message, forceable = conflict
+            fix = (
+                "add --force if it really is this child"
+                if forceable
+                else "link that child elsewhere first"
+            )
+            fail(f"{safe(message)}: {fix}; nothing changed")
+    engine.set_children(ctx.store, name, [child_id], kind, profile_id=target, who=engine.who_am_i())
     click.echo(f"{name}: child {child} -> {action}")
 
 

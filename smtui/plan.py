@@ -12,7 +12,7 @@ import gc
 import hashlib
 import json
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any, Literal
@@ -419,7 +419,7 @@ class _Planner:
             p.external_ref: p for p in self.portfolio.profiles if p.external_ref and not p.archived
         }
         odd: list[str] = []  # per-child warnings, sorted once at the end
-        shared = self._shared_profiles()
+        shared = shared_profiles(self.child_maps.values())
         for pid, cids in shared.items():
             who = ", ".join(f"{_name(children.get(c), None, c)} ({c})" for c in cids)
             odd.append(
@@ -478,15 +478,6 @@ class _Planner:
                 + ", ".join(sorted(self.waiting_for_room)[:10])
                 + (" …" if len(self.waiting_for_room) > 10 else "")
             )
-
-    def _shared_profiles(self) -> dict[str, tuple[str, ...]]:
-        """Profiles that more than one child's mapping points at (a person's slip in a CSV, or
-        a swap half done). Syncing either would show one family another child's portfolio."""
-        by_profile: dict[str, list[str]] = {}
-        for cid, m in self.child_maps.items():
-            if m.profile_id is not None and m.action in ("link", "create"):
-                by_profile.setdefault(m.profile_id, []).append(cid)
-        return {pid: tuple(sorted(c)) for pid, c in sorted(by_profile.items()) if len(c) > 1}
 
     def _create_profile(self, child: Child) -> None:
         targets = self.targets(child.id) or frozenset()
@@ -641,6 +632,16 @@ class _Planner:
                     f"{len(ops)} {what} exceed the limit of {int(limit)}: held for approval"
                 )
             self.ops.extend(ops)
+
+
+def shared_profiles(child_maps: Iterable[ChildMapping]) -> dict[str, tuple[str, ...]]:
+    """Profiles more than one child's mapping points at (a slip in a CSV, a swap half done),
+    with those children's ids. Syncing either would show one family another child's portfolio."""
+    by_profile: dict[str, list[str]] = {}
+    for m in child_maps:
+        if m.profile_id is not None and m.action in ("link", "create"):
+            by_profile.setdefault(m.profile_id, []).append(m.child_id)
+    return {pid: tuple(sorted(c)) for pid, c in sorted(by_profile.items()) if len(c) > 1}
 
 
 def _held(op: Operation) -> Operation:

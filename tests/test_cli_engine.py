@@ -131,8 +131,11 @@ def test_invitations_lists_integrated_children_without_one_and_sends_nothing(
     result = run_cli("invitations", SERVICE, db=db)
     assert result.returncode == 0
     assert f"{len(uninvited)} integrated children have no invitation yet" in result.stdout
-    listed = {line.split()[0] for line in result.stdout.splitlines()[1:]}
+    lines = result.stdout.splitlines()
+    listed = {line.split()[0] for line in lines[1:-1]}
     assert listed == uninvited
+    assert lines[-1].startswith("(from the read of ")  # says how old the list is
+    assert lines[-1].endswith(f"`smtui refresh {SERVICE}` reads both systems again)")
     with PortfolioClient(
         sandbox_world.portfolio_url(SERVICE), sandbox_world.portfolio_token
     ) as client:
@@ -187,3 +190,92 @@ def test_an_incomplete_read_archives_nothing(
     assert refreshed.returncode == 1
     assert "kept the last complete CCMS read" in refreshed.stdout
     assert run_cli("explain", SERVICE, linked[-1], db=db).returncode == 0
+
+
+def test_every_sync_reports_the_children_still_waiting_for_review(
+    sandbox_world: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    _set_up(sandbox_world, db)  # --accept-proposals leaves the uncertain ones undecided
+    synced = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "needs review: " in synced.stdout and "not added until a person decides" in synced.stdout
+
+    as_json = run_cli("sync", SERVICE, "--dry-run", "--json", "--as-of", TODAY, db=db)
+    waiting = json.loads(as_json.stdout)[0]["needs_review"]
+    assert waiting and all(child_id in synced.stdout for child_id in waiting[:10])
+    explained = run_cli("explain", SERVICE, waiting[0], db=db)
+    assert "mapping: review" in explained.stdout
+    assert f"`smtui refresh {SERVICE}` reads both systems again" in explained.stdout
+
+
+def test_as_of_out_of_range_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("sync", "x", "--dry-run", "--as-of", "9999-12-31", db=tmp_path / "s.db")
+    assert result.returncode == 1
+    assert "out of range" in result.stderr and "Traceback" not in result.stderr
+
+
+def _linked(db: Path, tmp_path: Path) -> list[dict[str, str]]:
+    exported = tmp_path / "linked.csv"
+    assert run_cli("mapping", "export", SERVICE, str(exported), db=db).returncode == 0
+    return [r for r in csv.DictReader(exported.open())
+            if r["kind"] == "child" and r["action"] == "link"]  # fmt: skip
+
+
+def test_mapping_set_never_links_one_profile_to_two_children(
+    sandbox_world: RunningSandbox, tmp_path: Path
+) -> None:
+    """Linking to another child's profile would show one family another child's portfolio."""
+    db = tmp_path / "s.db"
+    _set_up(sandbox_world, db)
+    a, b = _linked(db, tmp_path)[:2]
+    taken = run_cli("mapping", "set", SERVICE, a["ccms_id"], f"link:{b['target_id']}", "--force",
+                    db=db)  # fmt: skip
+    assert taken.returncode == 1
+    assert f"profile {b['target_id']} is already linked to" in taken.stderr
+    assert f"({b['ccms_id']}): link that child elsewhere first; nothing changed" in taken.stderr
+    assert _linked(db, tmp_path)[:2] == [a, b]
+
+    # once B is "don't add", B's profile still carries B's CCMS id: only --force links it
+    assert run_cli("mapping", "set", SERVICE, b["ccms_id"], "ignore", db=db).returncode == 0
+    refused = run_cli("mapping", "set", SERVICE, a["ccms_id"], f"link:{b['target_id']}", db=db)
+    assert refused.returncode == 1
+    assert f"{b['target_id']} is the profile of" in refused.stderr
+    assert "add --force if it really is this child; nothing changed" in refused.stderr
+    forced = run_cli("mapping", "set", SERVICE, a["ccms_id"], f"link:{b['target_id']}", "--force",
+                     db=db)  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    now = {r["ccms_id"]: r["target_id"] for r in _linked(db, tmp_path)}
+    assert now[a["ccms_id"]] == b["target_id"]
+
+
+def test_mapping_import_refuses_a_child_twice_or_a_profile_shared(
+    sandbox_world: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    _set_up(sandbox_world, db)
+    exported = tmp_path / "map.csv"
+    run_cli("mapping", "export", SERVICE, str(exported), db=db)
+    header = exported.read_text().splitlines()[0]
+    a, b = _linked(db, tmp_path)[:2]
+
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        f"{header}\nchild,{a['ccms_id']},,ignore,,,,\nchild,{a['ccms_id']},,create,,,,\n"
+    )
+    result = run_cli("mapping", "import", SERVICE, str(twice), db=db)
+    assert result.returncode == 1
+    assert f"line 3: child {a['ccms_id']} is also on line 2" in result.stderr
+    assert "nothing was imported" in result.stderr
+
+    shared = tmp_path / "shared.csv"
+    shared.write_text(f"{header}\nchild,{a['ccms_id']},,link,{b['target_id']},,,\n")
+    result = run_cli("mapping", "import", SERVICE, str(shared), db=db)
+    assert result.returncode == 1
+    assert (
+        f"profile {b['target_id']} would be linked to 2 children "
+        f"({', '.join(sorted((a['ccms_id'], b['ccms_id'])))}); nothing was imported"
+    ) in result.stderr
+    again = tmp_path / "again.csv"
+    run_cli("mapping", "export", SERVICE, str(again), db=db)
+    assert again.read_text() == exported.read_text(), "a refused import changed something"

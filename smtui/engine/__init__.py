@@ -12,6 +12,7 @@ from smtui.engine.mapping import (
     child_rows,
     export_mappings,
     import_mappings,
+    link_conflict,
     portfolio_rooms,
     profile_candidates,
     propose,
@@ -22,7 +23,7 @@ from smtui.engine.mapping import (
     set_rooms,
 )
 from smtui.engine.planning import preview
-from smtui.engine.reports import explain, run_events, runs, uninvited
+from smtui.engine.reports import explain, read_at, run_events, runs, uninvited
 from smtui.engine.services import (
     add_service,
     due_services,
@@ -67,11 +68,13 @@ __all__ = [
     "explain",
     "export_mappings",
     "import_mappings",
+    "link_conflict",
     "open_store",
     "portfolio_rooms",
     "preview",
     "profile_candidates",
     "propose",
+    "read_at",
     "refresh",
     "restore_children",
     "restore_rooms",

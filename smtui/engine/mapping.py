@@ -14,7 +14,7 @@ from smtui.engine.errors import EngineError
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
 from smtui.match import candidates_for, search_profiles
-from smtui.plan import plan_sync
+from smtui.plan import plan_sync, shared_profiles
 from smtui.records import (
     ChildMapping,
     RoomMapping,
@@ -284,20 +284,40 @@ def check_mapping(store: Store, name: str) -> MappingCheck:
     """What must be fixed before setup: profiles linked twice; how many reviews are undecided."""
     ccms, _ = cached_snapshots(store, name)
     names = {c.id: full_name(c.first_name, c.last_name) for c in ccms.children}
-    by_profile: dict[str, list[str]] = {}
-    reviews = 0
-    for m in store.child_mappings(name).values():
-        if m.action == "link" and m.profile_id:
-            by_profile.setdefault(m.profile_id, []).append(m.child_id)
-        elif m.action == "review":
-            reviews += 1
+    maps = store.child_mappings(name).values()
+    reviews = sum(1 for m in maps if m.action == "review")
     problems = tuple(
         f"profile {pid} is linked to {len(cids)} children: "
-        + ", ".join(names.get(c, c) for c in sorted(cids))
-        for pid, cids in sorted(by_profile.items())
-        if len(cids) > 1
+        + ", ".join(names.get(c, c) for c in cids)
+        for pid, cids in shared_profiles(maps).items()
     )
     return MappingCheck(problems=problems, undecided_reviews=reviews)
+
+
+def link_conflict(
+    store: Store, name: str, child_id: str, profile_id: str
+) -> tuple[str, bool] | None:
+    """Why linking this child to this profile looks like another child's portfolio, and
+    whether a person may override it; None when nothing is wrong.
+
+    The mapping of another child points at it, or the profile carries another CCMS child's id
+    (an archived leaver's profile, say). The TUI shows the same in its picker ("linked to");
+    here, with no picker, the CLI asks for the decision to be made on purpose.
+    """
+    ccms, portfolio = cached_snapshots(store, name)
+    names = {c.id: full_name(c.first_name, c.last_name) for c in ccms.children}
+    for other in store.child_mappings(name).values():
+        integrated = other.action in ("link", "create")
+        if integrated and other.child_id != child_id and other.profile_id == profile_id:
+            who = names.get(other.child_id, other.child_id)
+            # never overridable: the planner would leave both children alone
+            return f"profile {profile_id} is already linked to {who} ({other.child_id})", False
+    profile = next((p for p in portfolio.profiles if p.id == profile_id), None)
+    if profile is not None and profile.external_ref not in (None, child_id):
+        who = names.get(profile.external_ref, "a child no longer in the CCMS")
+        state = "archived profile" if profile.archived else "profile"
+        return f"{profile_id} is the {state} of {who} ({profile.external_ref})", True
+    return None
 
 
 MAPPING_COLUMNS = ("kind", "ccms_id", "name", "action", "target_id", "origin", "score", "reason")
@@ -359,6 +379,7 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
             raise EngineError(f"{path}: missing columns {', '.join(sorted(missing))}")
         bad: list[str] = []  # every bad row is found; one of them stops the whole import
         bad_lines: list[int] = []
+        first_line: dict[str, int] = {}
         for line, row in enumerate(rows, start=2):
             kind, cid = (row.get("kind") or "").strip(), (row.get("ccms_id") or "").strip()
             action = (row.get("action") or "").strip()
@@ -366,6 +387,9 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
             where = f"{path} line {line}"
             problems_before = len(bad)
             if kind == "child":
+                if cid in first_line:
+                    bad.append(f"{where}: child {cid} is also on line {first_line[cid]}")
+                first_line.setdefault(cid, line)
                 if cid not in children:
                     bad.append(f"{where}: no child {cid} in {name}")
                 elif action not in ("link", "create", "ignore", "review"):
@@ -406,6 +430,12 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
         more = ", ".join(map(str, bad_lines[1:11])) + (" …" if len(bad_lines) > 11 else "")
         also = f"; also bad: line {more}" if more else ""
         raise EngineError(f"{bad[0]}{also}; nothing was imported")
+    after = {**child_maps, **{m.child_id: m for m in new_children}}
+    for profile_id, cids in shared_profiles(after.values()).items():
+        raise EngineError(
+            f"{path}: profile {profile_id} would be linked to {len(cids)} children "
+            f"({', '.join(cids)}); nothing was imported"
+        )
     store.set_child_mappings(name, new_children, who=who, reason="CSV import")
     store.set_room_mappings(name, new_rooms, who=who, reason="CSV import")
     return len(new_children) + len(new_rooms)

@@ -77,6 +77,14 @@ def explain(store: Store, name: str, child_id: str, as_of: dt.date | None = None
     return lines
 
 
+def read_at(store: Store, name: str) -> dt.datetime | None:
+    """When the cached read that explain, invitations and the grids use was taken (the older
+    of the two sides), so a person knows how fresh what they are told is."""
+    service_config(store, name)
+    times = [store.snapshot_read_at(name, side) for side in ("ccms", "portfolio")]
+    return None if None in times else min(t for t in times if t is not None)
+
+
 def runs(store: Store, name: str, limit: int = 50) -> list[RunSummary]:
     service_config(store, name)
     return [run_summary(r) for r in store.runs(name, limit=limit)]
