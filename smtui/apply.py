@@ -132,6 +132,8 @@ def _execute(run: _Run, op: Operation) -> None:
             room_pid = run.room_id(op.room_id, op.portfolio_room_id)
             client.update_room(room_pid, external_ref=op.room_id)
             run.remember_room(op.room_id or "", room_pid)
+        case "unarchive_room":
+            client.unarchive_room(run.room_id(op.room_id, op.portfolio_room_id))
         case "create_profile":
             room_ids = [run.room_id(r, None) for r in f.get("room_ids", ())]
             profile = client.create_profile(

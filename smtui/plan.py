@@ -33,6 +33,7 @@ from smtui.rules import first_occurrences, target_rooms_from_firsts, window
 OpKind = Literal[
     "create_room",
     "link_room",
+    "unarchive_room",
     "create_profile",
     "link_profile",
     "update_profile",
@@ -47,6 +48,7 @@ OpKind = Literal[
 KINDS: tuple[OpKind, ...] = (
     "create_room",
     "link_room",
+    "unarchive_room",
     "create_profile",
     "link_profile",
     "update_profile",
@@ -348,9 +350,9 @@ class _Planner:
                 self.warnings.append(f"room {rid}: linked without a portfolio room; choose one")
                 continue
             proom = self.prooms.get(pid) if pid else None
-            if pid is None or (proom is not None and proom.archived):
+            if pid is None or (proom is not None and proom.archived and rid in by_ref):
                 if active:
-                    self._create_room(rid, by_ref.get(rid), recreate=pid is not None)
+                    self._create_room(rid, by_ref.get(rid))
                 continue
             if proom is None:
                 if self.portfolio.complete:
@@ -358,6 +360,18 @@ class _Planner:
                         f"room {rid}: its portfolio room {pid} is not in the portfolio; left alone"
                     )
                 continue
+            if proom.archived:
+                if not active:
+                    continue
+                # back after a holiday closure: the same room, with its history, not a new one
+                self.ops.append(
+                    make_operation(
+                        "unarchive_room",
+                        f"restore room {self.room_name(rid)} (booked again)",
+                        room_id=rid,
+                        portfolio_room_id=pid,
+                    )
+                )
             self.managed[rid] = pid
             self.managed_pids.setdefault(pid, rid)
             if proom.external_ref != rid:
@@ -381,7 +395,7 @@ class _Planner:
                     )
                 )
 
-    def _create_room(self, rid: str, existing: PortfolioRoom | None, *, recreate: bool) -> None:
+    def _create_room(self, rid: str, existing: PortfolioRoom | None) -> None:
         room = self.ccms_rooms.get(rid)
         if existing is not None:
             # A room we created before but whose mapping was lost: adopt it, never duplicate.
@@ -401,11 +415,10 @@ class _Planner:
             self.warnings.append(f"room {rid}: booked but not in the CCMS room list; not created")
             return
         self.managed[rid] = None
-        why = " (its portfolio room was archived)" if recreate else ""
         self.ops.append(
             make_operation(
                 "create_room",
-                f"create room {room.name}{why}",
+                f"create room {room.name}",
                 room_id=rid,
                 fields=(("name", room.name), ("external_ref", rid)),
             )

@@ -448,6 +448,8 @@ def simulate(
         elif op.kind == "link_room":
             change_room(room_pid(rid, op.portfolio_room_id), external_ref=rid)
             room_maps[rid] = RoomMapping(rid, "link", op.portfolio_room_id)
+        elif op.kind == "unarchive_room":
+            change_room(room_pid(rid, op.portfolio_room_id), archived=False)
         elif op.kind == "create_profile":
             birth = D.fromisoformat(f["birth_date"]) if f["birth_date"] else None
             member_of = tuple(room_pid(r) for r in f["room_ids"])
@@ -671,12 +673,13 @@ def test_memberships_only_change_in_managed_rooms(svc: dict) -> None:
     }
     created = {op.room_id for op in p.operations if op.kind == "create_room"}
     adopted = {op.portfolio_room_id for op in p.operations if op.kind == "link_room"}
+    restored = {op.portfolio_room_id for op in p.operations if op.kind == "unarchive_room"}
     for op in p.operations:
         if op.kind in ("add_membership", "remove_membership"):
             if op.portfolio_room_id is None:
                 assert op.room_id in created
             else:
-                assert op.portfolio_room_id in managed | adopted
+                assert op.portfolio_room_id in managed | adopted | restored
                 assert op.portfolio_room_id != "pr-x"
 
 

@@ -20,7 +20,7 @@ from smtui.records import PortfolioSnapshot
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox
 from smtui.store import open_store
-from tests.cli_helpers import add_service_args, run_cli
+from tests.cli_helpers import add_service_args, cli_env, run_cli
 
 SERVICE = "sunny-hill"
 TODAY = "2026-11-23"
@@ -124,6 +124,43 @@ def test_ccms_changes_carry_over_as_the_rules_say(
     assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
 
 
+def test_a_room_booked_again_after_a_closure_is_restored_not_created_twice(
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+) -> None:
+    """Educators keep the room they had, with its history, when the holiday is over."""
+    db = tmp_path / "smtui.db"
+    store = _set_up(sandbox_world, db)
+    as_of = dt.date.fromisoformat(TODAY)
+    room = next(
+        r for r in engine.room_rows(store, SERVICE, as_of=as_of)
+        if r.action == "link" and r.active and r.removal_date is None
+    )  # fmt: skip
+    proom = store.room_mappings(SERVICE)[room.room_id].portfolio_room_id
+    with CcmsClient(sandbox_world.ccms_url(SERVICE), sandbox_world.ccms_token) as ccms:
+        for booking in ccms.bookings().items:
+            if booking.room_id == room.room_id and booking.status == "placed":
+                sandbox_admin.cancel_booking(SERVICE, booking.id)
+    closed = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    assert {r.id: r for r in _portfolio(sandbox_world).rooms}[proom].archived
+
+    child = _integrated(store)[0]
+    sandbox_admin.add_booking(SERVICE, child_id=child, room_id=room.room_id, start_date=as_of,
+                              weekdays=[1, 2, 3, 4, 5], kind="casual")  # fmt: skip
+    dry = run_cli("sync", SERVICE, "--dry-run", "--as-of", TODAY, db=db)
+    assert f"restore room {room.name} (booked again)" in dry.stdout, dry.stdout
+    reopened = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
+    assert reopened.returncode == 0, reopened.stdout + reopened.stderr
+
+    after = _portfolio(sandbox_world)
+    rooms_for_it = [r for r in after.rooms if r.external_ref == room.room_id]
+    assert [(r.id, r.archived) for r in rooms_for_it] == [(proom, False)]
+    profile = store.child_mappings(SERVICE)[child].profile_id
+    assert proom in {p.id: p for p in after.profiles}[profile].room_ids
+    again = run_cli("sync", SERVICE, "--dry-run", "--as-of", TODAY, db=db)
+    assert again.returncode == 0, again.stdout
+
+
 def test_mass_leaving_is_held_until_approved(
     sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
 ) -> None:
@@ -212,9 +249,8 @@ def test_a_run_killed_mid_way_resumes_without_duplicates(
     )
     before = _portfolio(sandbox_world, service)
     sandbox_admin.set_faults(rate=1, kinds=["latency"], latency_ms=40, scope="write")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTUI_")}
-    env.update(SMTUI_DB=str(db), SMTUI_CCMS_TOKEN=sandbox_world.ccms_token,
-               SMTUI_PORTFOLIO_TOKEN=sandbox_world.portfolio_token)  # fmt: skip
+    env = cli_env(db, SMTUI_CCMS_TOKEN=sandbox_world.ccms_token,
+                  SMTUI_PORTFOLIO_TOKEN=sandbox_world.portfolio_token)  # fmt: skip
     for kill_after in (1, 40, 400):
         command = ["setup", service, "--accept-proposals", "--as-of", TODAY]
         proc = subprocess.Popen(

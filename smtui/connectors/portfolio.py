@@ -151,6 +151,9 @@ class PortfolioClient(ApiClient):
     def archive_room(self, room_id: str) -> PortfolioRoom:
         return self._call("POST", f"/rooms/{_seg(room_id)}/archive", _ROOM)
 
+    def unarchive_room(self, room_id: str) -> PortfolioRoom:
+        return self._call("POST", f"/rooms/{_seg(room_id)}/unarchive", _ROOM)
+
     # --- membership ----------------------------------------------------------------------------
 
     def add_member(self, room_id: str, profile_id: str) -> None:
