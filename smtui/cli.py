@@ -279,23 +279,35 @@ def service_show(ctx: Ctx, name: str) -> None:
 )
 @click.option("--on/--off", "enabled", default=None, help="Turn the integration on or off.")
 @click.option("--purge", is_flag=True, help="With --off: also delete cached personal data.")
+@click.option("--ccms-url", help="New CCMS base URL (mappings and history are kept).")
+@click.option("--portfolio-url", help="New portfolio base URL (mappings and history are kept).")
+@click.option("--ccms-token-env", metavar="VAR", help="Read the CCMS token from this env var.")
+@click.option("--ccms-token-file", metavar="PATH", help="Read the CCMS token from this file.")
+@click.option("--portfolio-token-env", metavar="VAR", help="Portfolio token from this env var.")
+@click.option("--portfolio-token-file", metavar="PATH", help="Portfolio token from this file.")
 @pass_ctx
 @friendly
 def service_set(ctx: Ctx, name: str, enabled: bool | None, purge: bool, **fields: Any) -> None:
-    """Change a service's interval, timezone, approval thresholds, or turn it on or off."""
+    """Change a service's interval, timezone, thresholds, URLs or token sources; turn it on/off."""
     from smtui import engine
 
     changes = {k: v for k, v in fields.items() if v is not None}
     if purge and enabled is not False:
         fail("--purge goes with --off")
+    for system in ("ccms", "portfolio"):
+        if f"{system}_token_env" in changes and f"{system}_token_file" in changes:
+            fail(f"give one of --{system}-token-env or --{system}-token-file, not both")
+    if not changes and enabled is None:
+        fail("nothing to change: see `smtui service set --help`")
     if changes:
-        engine.update_settings(ctx.store, name, **changes)
+        cfg = engine.update_settings(ctx.store, name, **changes)
+        if any("token" in k for k in changes):
+            for warning in engine.token_warnings(cfg):
+                click.echo(f"smtui: warning: {warning}", err=True)
     if enabled is True:
         engine.turn_on(ctx.store, name)
     elif enabled is False:
         engine.turn_off(ctx.store, name, purge=purge)
-    if not changes and enabled is None:
-        fail("nothing to change: see `smtui service set --help`")
     click.echo(f"{name}: updated")
 
 

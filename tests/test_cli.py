@@ -136,3 +136,41 @@ def test_service_settings_change_and_bad_values_are_refused(
     assert "interval_hours               6.0" in shown
     assert "max_archive_children_pct     20.0" in shown
     assert "off" in run_cli("service", "list", db=db).stdout
+
+
+def test_a_wrong_url_is_fixed_in_place_and_a_bad_change_changes_nothing(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    args = add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane")
+    right = sandbox.ccms_url("gumnut-grove")
+    wrong = sandbox.ccms_url("gumnut-grov")  # a typo
+    args[args.index(right)] = wrong
+    assert run_cli(*args, db=db).returncode == 0
+    failed = run_cli("refresh", "gumnut-grove", db=db)
+    assert failed.returncode == 1
+    assert "smtui service set gumnut-grove --ccms-url URL changes it" in failed.stderr
+
+    token = tmp_path / "portfolio.token"
+    token.write_text("portfolio-sandbox-token")
+    token.chmod(0o600)
+    refused = run_cli("service", "set", "gumnut-grove", "--ccms-url", right,
+                      "--interval", "0", db=db)  # fmt: skip
+    assert refused.returncode == 1 and "sync interval" in refused.stderr
+    unchanged = run_cli("service", "show", "gumnut-grove", db=db).stdout
+    assert f"ccms_url                     {wrong}\n" in unchanged
+    assert "interval_hours               12.0\n" in unchanged
+    both = run_cli("service", "set", "gumnut-grove", "--portfolio-token-env", "X",
+                   "--portfolio-token-file", str(token), db=db)  # fmt: skip
+    assert both.returncode == 1 and "not both" in both.stderr
+
+    fixed = run_cli("service", "set", "gumnut-grove", "--ccms-url", right,
+                    "--portfolio-token-file", "portfolio.token", db=db, cwd=tmp_path)  # fmt: skip
+    assert fixed.returncode == 0, fixed.stderr
+    shown = run_cli("service", "show", "gumnut-grove", db=db).stdout
+    assert f"ccms_url                     {right}\n" in shown
+    assert f"portfolio_token_file         {token}\n" in shown
+    assert "portfolio_token_env" not in shown  # the file replaced the variable
+    assert "portfolio-sandbox-token" not in shown
+    refreshed = run_cli("refresh", "gumnut-grove", db=db, env={"SMTUI_PORTFOLIO_TOKEN": ""})
+    assert refreshed.returncode == 0, refreshed.stderr

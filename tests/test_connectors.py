@@ -464,7 +464,8 @@ def test_a_wrong_service_url_in_a_read_says_which_url_to_check(
     assert message.startswith(f"{system} {first_call}: "), message
     assert "HTTP 404" in message
     assert f"is the service's {system} URL right? (smtui service show harbour;" in message
-    assert "smtui service remove harbour, then smtui service add" in message
+    option = "--ccms-url" if system == "CCMS" else "--portfolio-url"
+    assert f"smtui service set harbour {option} URL changes it)" in message
     assert "\n" not in message
     if system == "CCMS":
         assert (ccms.requests_made, portfolio.requests_made) == (1, 0)

@@ -43,10 +43,10 @@ def _read_failure(exc: ApiError, name: str) -> str:
     where = f"{exc.system} {exc.call}" if exc.call else exc.system
     url = f"the service's {exc.system} URL"
     if isinstance(exc, NotFoundError):  # only page 1 raises: the list is not at this URL
+        option = "--ccms-url" if exc.system == "CCMS" else "--portfolio-url"
         return (
-            f"{exc}: is {url} right? (smtui service show {name}; to change it,"
-            f" smtui service remove {name}, then smtui service add it with the right URL:"
-            " removing also forgets its cached data and history)"
+            f"{exc}: is {url} right? (smtui service show {name};"
+            f" smtui service set {name} {option} URL changes it)"
         )
     if exc.code == "unreachable":  # page 1 never answered: nothing at this address
         return (

@@ -10,6 +10,7 @@ import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from smtui import rules
@@ -92,26 +93,16 @@ def add_service(store: Store, cfg: ServiceConfig) -> ServiceConfig:
     check_url("CCMS URL", cfg.ccms_url)
     check_url("portfolio URL", cfg.portfolio_url)
     check_settings(dataclasses.asdict(cfg))
-    for env, file, label in (
-        (cfg.ccms_token_env, cfg.ccms_token_file, "CCMS"),
-        (cfg.portfolio_token_env, cfg.portfolio_token_file, "portfolio"),
-    ):
-        if bool(env) == bool(file):
-            raise EngineError(f"{label} token: give either an environment variable or a file")
-        if env and not _ENV_NAME.fullmatch(env):
-            raise EngineError(
-                f"{label} token: {env!r} is not an environment variable name (letters, digits, _)"
-            )
-        if file:
-            try:
-                read_token(TokenSource(None, file), label)
-            except TokenError as exc:
-                raise EngineError(f"{cfg.name}: {exc}") from exc
-    # cron starts elsewhere: a path relative to where `service add` ran would not be found there
+    ccms_env, ccms_file = _token_source(cfg.name, "CCMS", cfg.ccms_token_env, cfg.ccms_token_file)
+    portfolio_env, portfolio_file = _token_source(
+        cfg.name, "portfolio", cfg.portfolio_token_env, cfg.portfolio_token_file
+    )
     cfg = dataclasses.replace(
         cfg,
-        ccms_token_file=_absolute(cfg.ccms_token_file),
-        portfolio_token_file=_absolute(cfg.portfolio_token_file),
+        ccms_token_env=ccms_env,
+        ccms_token_file=ccms_file,
+        portfolio_token_env=portfolio_env,
+        portfolio_token_file=portfolio_file,
     )
     try:
         return store.add_service(cfg)
@@ -119,8 +110,40 @@ def add_service(store: Store, cfg: ServiceConfig) -> ServiceConfig:
         raise EngineError(str(exc)) from exc
 
 
-def _absolute(path: str | None) -> str | None:
-    return None if path is None else str(Path(path).expanduser().absolute())
+def _token_source(
+    service: str, label: str, env: str | None, file: str | None
+) -> tuple[str | None, str | None]:
+    """Check where one token comes from; a file must be readable (and 0600) now and is stored
+    as an absolute path, because cron starts elsewhere."""
+    if bool(env) == bool(file):
+        raise EngineError(f"{label} token: give either an environment variable or a file")
+    if env and not _ENV_NAME.fullmatch(env):
+        raise EngineError(
+            f"{label} token: {env!r} is not an environment variable name (letters, digits, _)"
+        )
+    if file:
+        try:
+            read_token(TokenSource(None, file), label)
+        except TokenError as exc:
+            raise EngineError(f"{service}: {exc}") from exc
+        file = str(Path(file).expanduser().absolute())
+    return env, file
+
+
+def _connection_changes(name: str, given: dict[str, Any]) -> dict[str, object]:
+    """The checked store fields for new URLs or token sources in ``given``; a token's new
+    source replaces the old one (an env var replaces a file and the reverse)."""
+    changes: dict[str, object] = {}
+    for system, label in (("ccms", "CCMS"), ("portfolio", "portfolio")):
+        url = given.pop(f"{system}_url", None)
+        if url is not None:
+            check_url(f"{label} URL", str(url))
+            changes[f"{system}_url"] = url
+        env, file = given.pop(f"{system}_token_env", None), given.pop(f"{system}_token_file", None)
+        if env is not None or file is not None:
+            env, file = _token_source(name, label, env, file)
+            changes.update({f"{system}_token_env": env, f"{system}_token_file": file})
+    return changes
 
 
 def check_timezone(name: str) -> None:
@@ -147,10 +170,15 @@ def token_warnings(cfg: ServiceConfig) -> list[str]:
     return warnings
 
 
-def update_settings(store: Store, name: str, **fields: object) -> None:
-    check_settings(fields)
+def update_settings(store: Store, name: str, **fields: object) -> ServiceConfig:
+    """Change settings, URLs (``ccms_url``, ``portfolio_url``) or token sources
+    (``{ccms,portfolio}_token_{env,file}``) in one write, after checking all of them: a bad
+    value changes nothing. Mappings and history are kept."""
     service_config(store, name)
-    store.update_service(name, **fields)
+    settings = dict(fields)
+    connection = _connection_changes(name, settings)
+    check_settings(settings)
+    return store.update_service(name, **settings, **connection)
 
 
 def turn_off(store: Store, name: str, *, purge: bool) -> None:
