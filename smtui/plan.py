@@ -308,6 +308,7 @@ class _Planner:
         # CCMS room id -> portfolio room id, None when created in this plan
         self.managed: dict[str, str | None] = {}
         self.managed_pids: dict[str, str] = {}  # portfolio room id -> CCMS room id
+        self.restored: set[str] = set()  # archived portfolio rooms this plan unarchives
         self.integrated = 0
         self._index_bookings(ccms.bookings)
 
@@ -364,6 +365,7 @@ class _Planner:
                 if not active:
                     continue
                 # back after a holiday closure: the same room, with its history, not a new one
+                self.restored.add(pid)
                 self.ops.append(
                     make_operation(
                         "unarchive_room",
@@ -622,7 +624,7 @@ class _Planner:
         if blocked:
             if n_prof or n_room:
                 self.warnings.append(
-                    f"{'; '.join(blocked)}: nothing archived this run "
+                    f"{'; '.join(blocked)}: nothing will be archived this run "
                     f"({n_prof} profile(s), {n_room} room(s) would have been)"
                 )
             else:
@@ -632,9 +634,8 @@ class _Planner:
         prof_limit = max(
             s.max_archive_children_min, s.max_archive_children_pct / 100 * self.integrated
         )
-        room_limit = max(
-            s.max_remove_rooms_min, s.max_remove_rooms_pct / 100 * len(self.managed_pids)
-        )
+        live = len(self.managed_pids) - len(self.restored)  # the managed rooms there now
+        room_limit = max(s.max_remove_rooms_min, s.max_remove_rooms_pct / 100 * live)
         for ops, limit, what in (
             (self.archive_profiles, prof_limit, "profile archive(s)"),
             (self.archive_rooms, room_limit, "room removal(s)"),

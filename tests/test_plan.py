@@ -364,7 +364,7 @@ def test_incomplete_reads_never_archive() -> None:
     )
     assert kinds(partial_portfolio) == ["add_membership", "remove_membership"]
     assert partial_portfolio.warnings == (
-        "the portfolio read was incomplete: nothing archived this run "
+        "the portfolio read was incomplete: nothing will be archived this run "
         "(1 profile(s), 1 room(s) would have been)",
     )
     # a partial CCMS read may miss bookings: no child is taken out of a room either
