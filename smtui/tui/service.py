@@ -163,6 +163,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
 
     def op_event(self, ev: OpEvent) -> None:
         """Finished ops go to the log; an op starting only shows in the activity line."""
+        self.query_one(SyncLogPane).saw_run(ev.run_id)
         if ev.state in ("planned", "in_flight"):
             self.query_one("#activity-line", Static).update(Text(event_line(ev)))
             return

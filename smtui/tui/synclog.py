@@ -60,6 +60,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         self.result_filter = "all"
         self.text_filter = ""
         self.selected: int | None = None
+        self._known_runs: set[int] = set()
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -89,6 +90,13 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
     def live(self, line: str) -> None:
         self.query_one("#live", Log).write_line(line)
 
+    def saw_run(self, run_id: int) -> None:
+        """A run started here shows in the history at its first operation, not at the next
+        poll."""
+        if run_id not in self._known_runs:
+            self._known_runs.add(run_id)
+            self.load_history()
+
     # --- history -----------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
@@ -98,14 +106,15 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         app.call_from_thread(self.set_runs, runs)
 
     def set_runs(self, runs: list[RunSummary]) -> None:
+        self._known_runs.update(r.run_id for r in runs)
         if runs == self.runs:
             return
         self.runs = runs
         self.post_message(self.HistoryChanged())
-        self.show_runs()
         if runs and (self.selected is None or runs[0].result == "running"):
-            self.select(runs[0].run_id)
-        elif self.selected is not None:
+            self.selected = runs[0].run_id  # chosen before the table is redrawn: the cursor follows
+        self.show_runs()
+        if self.selected is not None:
             self.load_events(self.selected)  # it may have finished: show all its operations
 
     def shown_runs(self) -> list[RunSummary]:

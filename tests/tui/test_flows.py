@@ -535,3 +535,42 @@ async def test_escape_clears_marks_then_the_filter_then_goes_home(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_a_sync_started_here_is_in_the_history_while_it_runs(
+    make_app: Callable[[], SmtuiApp],
+    store: Any,
+    sandbox_today: dt.date,
+    sandbox_admin: AdminClient,
+    monkeypatch: Any,
+) -> None:
+    """Not only at the next poll of the history: the poll is switched off here."""
+    monkeypatch.setattr("smtui.tui.synclog.HISTORY_SECONDS", 3600.0)
+    set_up_service(store, "gumnut-grove", sandbox_today)
+    rows = engine.child_rows(store, "gumnut-grove", as_of=sandbox_today)
+    for row in [r for r in rows if r.action == "link"][:3]:
+        sandbox_admin.update_child("gumnut-grove", row.child_id, first_name="Renamed")
+    sandbox_admin.set_faults(rate=1, kinds=["latency"], latency_ms=400, scope="write",
+                             system="portfolio")  # fmt: skip
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f4")
+        await settle(pilot)
+        log = app.screen.query_one(SyncLogPane)
+        before = [r.run_id for r in log.runs]
+        await pilot.press("R")  # read the renames, so the plan shown is the plan run
+        await settle(pilot)
+        await pilot.press("S")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmPlanScreen)
+        await pilot.press("y")
+        seen = None
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if log.runs and log.runs[0].run_id not in before:
+                seen = log.runs[0]
+                break
+        assert seen is not None and seen.result == "running"
+        assert log.selected == seen.run_id, "the running run is the one shown"
+        await settle(pilot)
