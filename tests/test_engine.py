@@ -95,3 +95,13 @@ def test_two_children_on_one_profile_are_left_alone_and_explain_says_why(store) 
         line.startswith(f"warning: profile {first.profile_id} is linked to 2 children")
         for line in why
     )
+
+
+def test_explain_says_a_child_waiting_for_review_is_not_added(store) -> None:
+    rows = engine.child_rows(store, SERVICE, as_of=TODAY)
+    review, other = next(r for r in rows if r.action == "review"), rows[0]
+    why = engine.explain(store, SERVICE, review.child_id, as_of=TODAY)
+    assert "next sync: not added until a person decides (link, create or don't add)" in why
+    engine.set_children(store, SERVICE, [other.child_id], "ignore", who="tester")
+    why = engine.explain(store, SERVICE, other.child_id, as_of=TODAY)
+    assert "next sync: never touches this child (don't add)" in why

@@ -67,6 +67,10 @@ def explain(store: Store, name: str, child_id: str, as_of: dt.date | None = None
     if mine:
         lines.append("next sync:")
         lines.extend(f"  {op.label}" + (" (held for approval)" if op.held else "") for op in mine)
+    elif m is not None and m.action == "review":
+        lines.append("next sync: not added until a person decides (link, create or don't add)")
+    elif m is not None and m.action == "ignore":
+        lines.append("next sync: never touches this child (don't add)")
     else:
         lines.append("next sync: nothing to do for this child")
     lines.extend(
