@@ -201,18 +201,25 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         self.action_show_tab(TABS[(i + step) % len(TABS)])
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        # focus first, at once: a focused widget in the pane being hidden would hand focus to
+        # its neighbour, whose focus event switches the tab back
         self.focus_tab(tab)
+        self.query_one(TabbedContent).active = tab
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id:
+        """A tab chosen on the tab bar takes the focus into its pane; a tab activated because
+        something in its pane took focus leaves focus where it is (stealing it back and forth
+        between two panes never settles)."""
+        focused = self.focused
+        in_a_pane = focused is not None and any(isinstance(a, TabPane) for a in focused.ancestors)
+        if event.pane.id and not in_a_pane:
             self.focus_tab(event.pane.id)
 
     def focus_tab(self, tab: str) -> None:
         pane = self.query_one(f"#{tab}", TabPane)
         targets = pane.query(DataTable) or pane.query("Input")
         if targets:
-            targets.first().focus()
+            self.set_focus(targets.first())
 
     def on_children_pane_changed(self, event: ChildrenPane.Changed) -> None:
         self.show_status()
@@ -285,9 +292,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         def answered(yes: bool | None) -> None:
             if yes:
                 total = sum(preview.counts.values()) - len(preview.held)
-                # watch it happen; after the dialog has gone, or focus returning to the grid
-                # would bring its tab back
-                self.call_after_refresh(self.action_show_tab, "tab-log")
+                self.action_show_tab("tab-log")  # watch it happen
                 self.begin("Syncing…", total=max(total, 1))
                 self.sync(preview.fingerprint)
             else:

@@ -53,7 +53,13 @@ async def test_setup_end_to_end(
         assert isinstance(app.screen, ConfirmPlanScreen)
         expected = app.screen.preview
         await pilot.press("y")
+        await pilot.pause()
+        tabs = screen.query_one("TabbedContent")
+        assert tabs.active == "tab-log", "the sync log is shown while the run goes"
         await settle(pilot)
+        for _ in range(5):  # and stays shown: focus never ping-pongs between two tabs
+            await pilot.pause(0.05)
+            assert (tabs.active, screen.focused and screen.focused.id) == ("tab-log", "runs")
 
         assert app.screen is screen
         summary = engine.service_summary(store, "gumnut-grove")
