@@ -23,8 +23,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_HELD, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
+def echo(message: Any = None, *, err: bool = False, nl: bool = True) -> None:
+    """click.echo that outlives a reader who went away (`smtui sync --all | head -1`): the
+    work goes on to the end and the exit code still says how it went; only the rest of the
+    output is dropped."""
+    try:
+        click.echo(message, err=err, nl=nl)
+    except BrokenPipeError:
+        stream = sys.stderr if err else sys.stdout
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    click.echo(f"smtui: {message}", err=True)
+    echo(f"smtui: {message}", err=True)
     sys.exit(code)
 
 
@@ -99,8 +110,8 @@ class SmtuiGroup(click.Group):
         except click.exceptions.Abort:
             fail("aborted")
         except BrokenPipeError:
-            # `smtui log x | head` closed the pipe: not an error worth a line; keep Python from
-            # complaining again when it flushes stdout on the way out
+            # click's own output (help) to a reader that went away; our output goes through
+            # echo and never gets here. Keep Python quiet when it flushes stdout on the way out
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_OK)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
@@ -198,8 +209,8 @@ def service_add(ctx: Ctx, name: str, **opts: Any) -> None:
             fail(f"give exactly one of --{system}-token-env or --{system}-token-file")
     cfg = add_service(ctx.store, ServiceConfig(name=name, **opts))
     for warning in token_warnings(cfg):
-        click.echo(f"smtui: warning: {warning}", err=True)
-    click.echo(f"Added {cfg.name}. Next: smtui refresh {cfg.name}")
+        echo(f"smtui: warning: {warning}", err=True)
+    echo(f"Added {cfg.name}. Next: smtui refresh {cfg.name}")
 
 
 @service.command("list")
@@ -212,10 +223,10 @@ def service_list(ctx: Ctx, as_json: bool) -> None:
 
     rows = service_summaries(ctx.store)
     if as_json:
-        click.echo(json.dumps([_jsonable(r) for r in rows], indent=2))
+        echo(json.dumps([_jsonable(r) for r in rows], indent=2))
         return
     if not rows:
-        click.echo("No services yet: add one with `smtui service add`.")
+        echo("No services yet: add one with `smtui service add`.")
         return
     table = [("SERVICE", "STATE", "CHILDREN", "LAST SYNC", "RESULT", "NEXT DUE")]
     for r in rows:
@@ -243,10 +254,10 @@ def service_show(ctx: Ctx, name: str) -> None:
     cfg, summary = service_config(ctx.store, name), service_summary(ctx.store, name)
     for key, value in _jsonable(cfg).items():
         if value is not None and key != "state":  # the summary's state says more
-            click.echo(f"{key:28} {value}")
-    click.echo(f"{'state':28} {summary.state}")
-    click.echo(f"{'integrated children':28} {summary.integrated_children}")
-    click.echo(f"{'next due':28} {_when(summary.next_due)}")
+            echo(f"{key:28} {value}")
+    echo(f"{'state':28} {summary.state}")
+    echo(f"{'integrated children':28} {summary.integrated_children}")
+    echo(f"{'next due':28} {_when(summary.next_due)}")
 
 
 @service.command("set")
@@ -303,12 +314,12 @@ def service_set(ctx: Ctx, name: str, enabled: bool | None, purge: bool, **fields
         cfg = engine.update_settings(ctx.store, name, **changes)
         if any("token" in k for k in changes):
             for warning in engine.token_warnings(cfg):
-                click.echo(f"smtui: warning: {warning}", err=True)
+                echo(f"smtui: warning: {warning}", err=True)
     if enabled is True:
         engine.turn_on(ctx.store, name)
     elif enabled is False:
         engine.turn_off(ctx.store, name, purge=purge)
-    click.echo(f"{name}: updated")
+    echo(f"{name}: updated")
 
 
 @service.command("remove")
@@ -324,7 +335,7 @@ def service_remove(ctx: Ctx, name: str, yes: bool) -> None:
     if not yes and not click.confirm(f"Remove {name} and all its cached data and history?"):
         fail("nothing removed")
     ctx.store.remove_service(name)
-    click.echo(f"Removed {name}.")
+    echo(f"Removed {name}.")
 
 
 @main.command()
@@ -335,15 +346,15 @@ def refresh(ctx: Ctx, name: str) -> None:
     """Pull both sides of a service into the store and print counts."""
     from smtui.engine import refresh as do_refresh
 
-    result = do_refresh(ctx.store, name, progress=lambda line: click.echo(line, err=True))
+    result = do_refresh(ctx.store, name, progress=lambda line: echo(line, err=True))
     for key, value in result.counts.items():
-        click.echo(f"{key:16} {value}")
+        echo(f"{key:16} {value}")
     if not result.complete:
         for problem in result.problems:
-            click.echo(f"incomplete: {problem}", err=True)
+            echo(f"incomplete: {problem}", err=True)
         if result.kept:
             sides = " and ".join(result.kept)
-            click.echo(f"kept the last complete {sides} read for explain, invitations and mapping")
+            echo(f"kept the last complete {sides} read for explain, invitations and mapping")
         fail("the read was incomplete; nothing will be archived or removed from it")
 
 
@@ -373,7 +384,7 @@ def _jsonable(record: Any) -> dict[str, Any]:
 def _print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
 
 
 def _write_csv(path: Path | None, header: list[str], rows: list[list[Any]]) -> None:
@@ -416,7 +427,7 @@ def match(source: Path, target: Path, out: Path | None) -> None:
     counts: dict[str, int] = {}
     for p in proposals:
         counts[p.action] = counts.get(p.action, 0) + 1
-    click.echo(", ".join(f"{n} {a}" for a, n in sorted(counts.items())) + f" -> {out}", err=True)
+    echo(", ".join(f"{n} {a}" for a, n in sorted(counts.items())) + f" -> {out}", err=True)
 
 
 class AsOf(click.ParamType):
@@ -487,7 +498,7 @@ def sync(
         fail("name a service, or use --all for every service that is due")
     names = engine.due_services(ctx.store) if all_due else list(services)
     if not names:
-        click.echo("No service is due.")
+        echo("No service is due.")
         return
     report: list[dict[str, Any]] = []
     code = EXIT_OK
@@ -496,9 +507,9 @@ def sync(
         report.append(entry)
         code = _worse(code, rc)
         if not as_json:
-            click.echo(entry["line"])
+            echo(entry["line"])
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
+        echo(json.dumps(report, indent=2, default=str))
     sys.exit(code)
 
 
@@ -514,7 +525,7 @@ def _sync_one(
 
     def on_event(ev: Any) -> None:
         if ev.state not in ("in_flight", "planned"):
-            click.echo(safe(f"  {ev.state:8} {ev.label}" + (f": {ev.error}" if ev.error else "")))
+            echo(safe(f"  {ev.state:8} {ev.label}" + (f": {ev.error}" if ev.error else "")))
 
     try:
         if dry_run:
@@ -628,15 +639,15 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.date | None) ->
     cfg = engine.service_config(ctx.store, name)
     if cfg.set_up_at is not None:
         fail(f"{name} is already set up: use `smtui sync {name}` or `smtui mapping`")
-    engine.refresh(ctx.store, name, progress=lambda line: click.echo(line, err=True))
+    engine.refresh(ctx.store, name, progress=lambda line: echo(line, err=True))
     rows = engine.child_rows(ctx.store, name, as_of=as_of)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.action] = counts.get(r.action, 0) + 1
-    click.echo("Proposals: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items())))
+    echo("Proposals: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items())))
     reviews = [r for r in rows if r.action == "review"]
     for r in reviews:
-        click.echo(
+        echo(
             safe(
                 f"  review {r.child_id:10} {r.name} -> {r.profile_name or '-'} "
                 f"({r.profile_id or '-'}): {r.reason}"
@@ -644,15 +655,15 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.date | None) ->
         )
     check = engine.check_mapping(ctx.store, name)
     for problem in check.problems:
-        click.echo(safe(f"  problem: {problem}"))
+        echo(safe(f"  problem: {problem}"))
     preview = engine.preview(ctx.store, name, as_of=as_of)
-    click.echo("Connecting now would: " + (_counts_text(preview.counts) or "change nothing"))
+    echo("Connecting now would: " + (_counts_text(preview.counts) or "change nothing"))
     for label in (*preview.archives, *preview.room_removals, *preview.held):
-        click.echo(safe(f"  {label}"))
+        echo(safe(f"  {label}"))
     for warning in preview.warnings:
-        click.echo(safe(f"  warning: {warning}"))
+        echo(safe(f"  warning: {warning}"))
     if not accept_proposals:
-        click.echo(
+        echo(
             f"Decide with `smtui mapping set {name} CHILD link:PROFILE|create|ignore`, "
             f"then `smtui setup {name} --accept-proposals` (or use the UI)."
         )
@@ -660,9 +671,9 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.date | None) ->
     if check.problems:
         fail("fix the problems above before connecting")
     result = engine.run_sync(ctx.store, name, setup=True, as_of=as_of)
-    click.echo(f"{name}: set up ({result.run.result}): {_counts_text(result.run.counts)}")
+    echo(f"{name}: set up ({result.run.result}): {_counts_text(result.run.counts)}")
     if reviews:
-        click.echo(f"{len(reviews)} children still need review; they were not added.")
+        echo(f"{len(reviews)} children still need review; they were not added.")
     sys.exit({"ok": EXIT_OK, "held": EXIT_HELD}.get(result.run.result, EXIT_ERROR))
 
 
@@ -677,8 +688,8 @@ def explain(ctx: Ctx, name: str, child: str, as_of: dt.date | None) -> None:
     from smtui import engine
 
     for line in engine.explain(ctx.store, name, _child_id(ctx, name, child), as_of=as_of):
-        click.echo(safe(line))
-    click.echo(_read_note(ctx, name))
+        echo(safe(line))
+    echo(_read_note(ctx, name))
 
 
 def _child_id(ctx: Ctx, name: str, child: str) -> str:
@@ -726,7 +737,7 @@ def log(ctx: Ctx, name: str, run_id: int | None, limit: int) -> None:
         _print_table(rows)
         return
     for ev in engine.run_events(ctx.store, run_id, service=name):
-        click.echo(
+        echo(
             safe(f"{ev.state:9} {ev.kind:18} {ev.label}" + (f": {ev.error}" if ev.error else ""))
         )
 
@@ -740,13 +751,13 @@ def invitations(ctx: Ctx, name: str) -> None:
     from smtui import engine
 
     missing = engine.uninvited(ctx.store, name)
-    click.echo(
+    echo(
         f"{len(missing)} integrated children have no invitation yet. smtui never sends "
         "invitations: send them from the portfolio app."
     )
     for child_name, profile_id in missing:
-        click.echo(f"  {profile_id:10} {safe(child_name)}")
-    click.echo(_read_note(ctx, name))
+        echo(f"  {profile_id:10} {safe(child_name)}")
+    echo(_read_note(ctx, name))
 
 
 # --- mapping -------------------------------------------------------------------------------
@@ -792,7 +803,7 @@ def mapping_set(ctx: Ctx, name: str, child: str, action: str, force: bool) -> No
             )
             fail(f"{safe(message)}: {fix}; nothing changed")
     engine.set_children(ctx.store, name, [child_id], kind, profile_id=target, who=engine.who_am_i())
-    click.echo(f"{name}: child {child} -> {action}")
+    echo(f"{name}: child {child} -> {action}")
 
 
 @mapping.command("room")
@@ -807,7 +818,7 @@ def mapping_room(ctx: Ctx, name: str, room: str, action: str) -> None:
 
     kind, target = _parse_action(action)
     engine.set_rooms(ctx.store, name, [room], kind, portfolio_room_id=target, who=engine.who_am_i())
-    click.echo(f"{name}: room {room} -> {action}")
+    echo(f"{name}: room {room} -> {action}")
 
 
 @mapping.command("export")
@@ -821,7 +832,7 @@ def mapping_export(ctx: Ctx, name: str, file: Path) -> None:
 
     rows = engine.export_mappings(ctx.store, name)
     _write_csv(file, list(engine.MAPPING_COLUMNS), [list(r) for r in rows])
-    click.echo(f"{len(rows)} mappings -> {file}")
+    echo(f"{len(rows)} mappings -> {file}")
 
 
 @mapping.command("import")
@@ -834,4 +845,4 @@ def mapping_import(ctx: Ctx, name: str, file: Path) -> None:
     from smtui import engine
 
     changed = engine.import_mappings(ctx.store, name, file, who=engine.who_am_i())
-    click.echo(f"{changed} mappings changed from {file}")
+    echo(f"{changed} mappings changed from {file}")

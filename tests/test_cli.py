@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox
-from tests.cli_helpers import add_service_args, run_cli
+from tests.cli_helpers import add_service_args, cli_env, run_cli
 
 COMMANDS = ("demo", "sandbox", "service", "refresh", "sync", "setup", "match", "mapping",
             "explain", "log", "invitations")  # fmt: skip
@@ -174,3 +176,23 @@ def test_a_wrong_url_is_fixed_in_place_and_a_bad_change_changes_nothing(
     assert "portfolio-sandbox-token" not in shown
     refreshed = run_cli("refresh", "gumnut-grove", db=db, env={"SMTUI_PORTFOLIO_TOKEN": ""})
     assert refreshed.returncode == 0, refreshed.stderr
+
+
+def test_a_reader_that_goes_away_does_not_change_the_exit_code(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """`smtui sync NAME --dry-run | head -1`: the plan still runs to the end, exit 2 still
+    says there are changes, and nothing complains about the closed pipe."""
+    db = tmp_path / "s.db"
+    assert run_cli(*add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane"),
+                   db=db).returncode == 0  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smtui", "sync", "gumnut-grove", "--dry-run"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env=cli_env(db),
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 2, stderr
+    assert stderr == ""
