@@ -57,6 +57,10 @@ class _Run:
     who: str
     on_event: Callable[[OpEvent], None] | None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # archived rooms whose restore failed: children must not be moved into a room nobody sees
+    unrestored: set[str] = field(default_factory=set)
+    # children whose move into a room failed: they stay in the room they have
+    not_added: set[str] = field(default_factory=set)
     outcome: ApplyOutcome = field(default_factory=ApplyOutcome)
 
     def emit(self, op: Operation, state: str, error: str | None = None) -> None:
@@ -72,6 +76,8 @@ class _Run:
         return mapping.profile_id
 
     def room_id(self, room_id: str | None, given: str | None) -> str:
+        if given in self.unrestored:
+            raise _MissingTarget(f"portfolio room {given} is still archived: its restore failed")
         if given:
             return given
         mapping = self.room_maps.get(room_id or "")
@@ -133,7 +139,9 @@ def _execute(run: _Run, op: Operation) -> None:
             client.update_room(room_pid, external_ref=op.room_id)
             run.remember_room(op.room_id or "", room_pid)
         case "unarchive_room":
-            client.unarchive_room(run.room_id(op.room_id, op.portfolio_room_id))
+            room_pid = run.room_id(op.room_id, op.portfolio_room_id)
+            client.unarchive_room(room_pid)
+            run.remember_room(op.room_id or "", room_pid)
         case "create_profile":
             room_ids = [run.room_id(r, None) for r in f.get("room_ids", ())]
             profile = client.create_profile(
@@ -163,6 +171,8 @@ def _execute(run: _Run, op: Operation) -> None:
                 run.profile_id(op.child_id, op.profile_id),
             )
         case "remove_membership":
+            if op.child_id in run.not_added:
+                raise _MissingTarget("kept in this room: adding it to its new room failed")
             client.remove_member(
                 run.room_id(op.room_id, op.portfolio_room_id),
                 run.profile_id(op.child_id, op.profile_id),
@@ -190,6 +200,11 @@ def _run_one(run: _Run, op: Operation) -> None:
         state, error = "unknown", f"{type(exc).__name__}: {exc}"
     run.store.set_op_state(run.run_id, op.id, state, error=error)
     with run.lock:
+        if state != "done":
+            if op.kind == "unarchive_room" and op.portfolio_room_id:
+                run.unrestored.add(op.portfolio_room_id)
+            elif op.kind == "add_membership":
+                run.not_added.add(op.child_id or "")
         if state == "done":
             run.outcome.done += 1
         else:

@@ -737,9 +737,7 @@ def log(ctx: Ctx, name: str, run_id: int | None, limit: int) -> None:
         _print_table(rows)
         return
     for ev in engine.run_events(ctx.store, run_id, service=name):
-        echo(
-            safe(f"{ev.state:9} {ev.kind:18} {ev.label}" + (f": {ev.error}" if ev.error else ""))
-        )
+        echo(safe(f"{ev.state:9} {ev.kind:18} {ev.label}" + (f": {ev.error}" if ev.error else "")))
 
 
 @main.command()

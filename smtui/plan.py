@@ -72,7 +72,8 @@ class Operation:
     it recorded. ``fields`` values are JSON-able (dates as ISO strings). create_profile's
     ``room_ids`` are CCMS room ids, resolved the same way.
 
-    After success apply records: create_room / link_room -> RoomMapping(room_id, portfolio room);
+    After success apply records: create_room / link_room / unarchive_room -> RoomMapping(room_id,
+    portfolio room);
     create_profile / link_profile / update_profile -> ChildMapping(child_id, 'link', profile_id)
     with synced_* set to the CCMS values (Plan.synced). An update_profile with no PATCH fields
     only records them: the portfolio already agrees.
@@ -341,6 +342,11 @@ class _Planner:
         by_ref = {
             r.external_ref: r for r in self.portfolio.rooms if r.external_ref and not r.archived
         }
+        archived_by_ref = {  # rooms closed before; the first by id when there are several
+            r.external_ref: r
+            for r in sorted(self.portfolio.rooms, key=attrgetter("id"), reverse=True)
+            if r.external_ref and r.archived
+        }
         for rid in sorted(set(self.ccms_rooms) | set(self.room_maps)):
             m = self.room_maps.get(rid)
             active = rid in self.active_rooms
@@ -352,9 +358,14 @@ class _Planner:
                 continue
             proom = self.prooms.get(pid) if pid else None
             if pid is None or (proom is not None and proom.archived and rid in by_ref):
-                if active:
+                if not active:
+                    continue
+                if rid in by_ref or rid not in archived_by_ref:
                     self._create_room(rid, by_ref.get(rid))
-                continue
+                    continue
+                # an archived room carries this CCMS id (its mapping was lost): restore it
+                proom = archived_by_ref[rid]
+                pid = proom.id
             if proom is None:
                 if self.portfolio.complete:
                     self.warnings.append(
@@ -363,6 +374,9 @@ class _Planner:
                 continue
             if proom.archived:
                 if not active:
+                    continue
+                if pid in self.restored:  # two CCMS rooms mapped to it: one restore is enough
+                    self.managed[rid] = pid
                     continue
                 # back after a holiday closure: the same room, with its history, not a new one
                 self.restored.add(pid)

@@ -223,6 +223,87 @@ def test_rooms_follow_bookings() -> None:
     assert p.needs_review == ("c1", "c2")  # no mapping yet: the matcher or a person decides
 
 
+CLOSED_KOALAS = PortfolioRoom("pr-koalas", "Koalas", True, "r-koalas")  # archived in a closure
+
+
+def test_a_room_booked_again_is_restored_with_its_children() -> None:
+    p = plan(
+        [child("c1")],
+        [weekly("b1", "c1", "r-koalas")],
+        [profile("p1", "c1", ("pr-possums",))],
+        {"c1": linked("c1", "p1")},
+        prooms=(PROOMS[0], CLOSED_KOALAS),
+    )
+    assert [(op.kind, op.portfolio_room_id, op.label) for op in p.operations] == [
+        ("unarchive_room", "pr-koalas", "restore room Koalas (booked again)"),
+        ("add_membership", "pr-koalas", "add Ava Ngata to Koalas"),
+        ("remove_membership", "pr-possums", "remove Ava Ngata from Possums"),
+    ]
+
+
+def test_a_closed_room_with_no_bookings_stays_archived() -> None:
+    p = plan(
+        [child("c1")],
+        [weekly("b1", "c1", "r-possums")],
+        [profile("p1", "c1", ("pr-possums",))],
+        {"c1": linked("c1", "p1")},
+        prooms=(PROOMS[0], CLOSED_KOALAS),
+        keep_rooms=False,
+    )
+    assert p.is_empty
+
+
+def test_a_closed_room_whose_mapping_was_lost_is_restored_not_created_again() -> None:
+    """The service was removed and added again, or a CSV said "create" with no target."""
+    for room_maps in ({"r-possums": ROOM_MAPS["r-possums"]},
+                      {**ROOM_MAPS, "r-koalas": RoomMapping("r-koalas", "create")}):  # fmt: skip
+        p = plan(
+            [child("c1")],
+            [weekly("b1", "c1", "r-koalas")],
+            [profile("p1", "c1", ("pr-koalas",))],
+            {"c1": linked("c1", "p1")},
+            prooms=(PROOMS[0], CLOSED_KOALAS),
+            room_maps=room_maps,
+        )
+        assert kinds(p) == ["unarchive_room"], p.operations
+        assert p.operations[0].portfolio_room_id == "pr-koalas"
+
+
+def test_a_live_room_with_the_id_is_adopted_rather_than_the_archived_one_restored() -> None:
+    recreated = PortfolioRoom("pr-koalas-2", "Koalas", False, "r-koalas")
+    p = plan(
+        [child("c1")],
+        [weekly("b1", "c1", "r-koalas")],
+        [profile("p1", "c1", ("pr-koalas-2",))],
+        {"c1": linked("c1", "p1")},
+        prooms=(PROOMS[0], CLOSED_KOALAS, recreated),
+    )
+    assert [(op.kind, op.portfolio_room_id) for op in p.operations] == [
+        ("link_room", "pr-koalas-2")
+    ]
+
+
+def test_a_room_restored_in_this_run_is_not_in_the_base_of_the_removal_hold() -> None:
+    """Five live managed rooms at 50 % allow 2.5 removals, so 3 are held. Counting the room
+    restored in the same run (six: 3 allowed) would let a mass removal through."""
+    rooms = (*ROOMS, Room("r-emus", "Emus", STAMP), Room("r-owls", "Owls", STAMP),
+             Room("r-bats", "Bats", STAMP), Room("r-eels", "Eels", STAMP))  # fmt: skip
+    prooms = tuple(PortfolioRoom(f"pr-{r.id[2:]}", r.name, r.id == "r-eels", r.id) for r in rooms)
+    room_maps = {r.id: RoomMapping(r.id, "link", f"pr-{r.id[2:]}") for r in rooms}
+    settings = ServiceSettings(max_remove_rooms_min=2, max_remove_rooms_pct=50)
+    # live: possums, koalas, emus, owls, bats; possums and bats booked; eels booked again
+    booked = [weekly(f"b-{r}", "c1", f"r-{r}") for r in ("possums", "bats", "eels")]
+    p = plan([child("c1")], booked,
+             [profile("p1", "c1", ("pr-possums", "pr-bats", "pr-eels"))],
+             {"c1": linked("c1", "p1")},
+             rooms=rooms, prooms=prooms, room_maps=room_maps, service=settings,
+             keep_rooms=False)  # fmt: skip
+    removals = [op for op in p.operations if op.kind == "archive_room"]
+    assert ("unarchive_room", "pr-eels") in [(op.kind, op.portfolio_room_id) for op in p.operations]
+    assert len(removals) == 3 and all(op.held for op in removals)
+    assert "3 room removal(s) exceed the limit of 2: held for approval" in p.warnings
+
+
 def test_leaver_is_archived_and_returner_unarchived() -> None:
     p = plan(
         [child("c1", status="inactive"), child("c3")],
@@ -450,6 +531,7 @@ def simulate(
             room_maps[rid] = RoomMapping(rid, "link", op.portfolio_room_id)
         elif op.kind == "unarchive_room":
             change_room(room_pid(rid, op.portfolio_room_id), archived=False)
+            room_maps[rid] = RoomMapping(rid, "link", op.portfolio_room_id)
         elif op.kind == "create_profile":
             birth = D.fromisoformat(f["birth_date"]) if f["birth_date"] else None
             member_of = tuple(room_pid(r) for r in f["room_ids"])

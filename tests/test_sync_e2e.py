@@ -161,6 +161,50 @@ def test_a_room_booked_again_after_a_closure_is_restored_not_created_twice(
     assert again.returncode == 0, again.stdout
 
 
+def test_a_failed_restore_leaves_the_child_in_its_old_room(
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+) -> None:
+    """Moved into a room that is still archived, a child would be in no room anyone sees."""
+    db = tmp_path / "smtui.db"
+    store = _set_up(sandbox_world, db)
+    as_of = dt.date.fromisoformat(TODAY)
+    rooms = [r for r in engine.room_rows(store, SERVICE, as_of=as_of)
+             if r.action == "link" and r.active and r.removal_date is None]  # fmt: skip
+    closing = rooms[0]
+    with CcmsClient(sandbox_world.ccms_url(SERVICE), sandbox_world.ccms_token) as ccms:
+        for booking in ccms.bookings().items:
+            if booking.room_id == closing.room_id and booking.status == "placed":
+                sandbox_admin.cancel_booking(SERVICE, booking.id)
+    assert run_cli("sync", SERVICE, "--as-of", TODAY, db=db).returncode == 0
+    room_maps = store.room_mappings(SERVICE)
+    closed_proom = room_maps[closing.room_id].portfolio_room_id
+
+    mover = next(r for r in engine.child_rows(store, SERVICE, as_of=as_of)
+                 if r.action == "link" and r.rooms)  # fmt: skip
+    profile_id = store.child_mappings(SERVICE)[mover.child_id].profile_id
+    before = {p.id: p for p in _portfolio(sandbox_world).profiles}[profile_id].room_ids
+    sandbox_admin.move(SERVICE, mover.child_id, closing.room_id, from_day=as_of)
+    # every attempt at the restore fails (500s are retried: 6 attempts)
+    sandbox_admin.set_faults(rate=1, kinds=["500"], count=6, scope="write", system="portfolio")
+    failed = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+
+    after = _portfolio(sandbox_world)
+    assert {r.id: r for r in after.rooms}[closed_proom].archived
+    assert {p.id: p for p in after.profiles}[profile_id].room_ids == before
+    ops = store.run_ops(engine.runs(store, SERVICE)[0].run_id)
+    kept = [op for op in ops if op.kind == "remove_membership"]
+    assert kept and all(op.state == "failed" for op in kept)
+    assert "adding it to its new room failed" in (kept[0].error or "")
+
+    sandbox_admin.clear_faults()
+    fixed = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    after = _portfolio(sandbox_world)
+    assert not {r.id: r for r in after.rooms}[closed_proom].archived
+    assert {p.id: p for p in after.profiles}[profile_id].room_ids == (closed_proom,)
+
+
 def test_mass_leaving_is_held_until_approved(
     sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
 ) -> None:
