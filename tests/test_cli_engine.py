@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from smtui import engine
 from smtui.connectors import PortfolioClient
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox
@@ -279,3 +280,17 @@ def test_mapping_import_refuses_a_child_twice_or_a_profile_shared(
     again = tmp_path / "again.csv"
     run_cli("mapping", "export", SERVICE, str(again), db=db)
     assert again.read_text() == exported.read_text(), "a refused import changed something"
+
+    # two children already share a profile (set in the app): a file about a third child is
+    # not refused for what it did not do
+    store = engine.open_store(str(db))
+    try:
+        engine.set_children(store, SERVICE, [a["ccms_id"]], "link", profile_id=b["target_id"],
+                            who="tester")  # fmt: skip
+    finally:
+        store.close()
+    third = _linked(db, tmp_path)[2]
+    unrelated = tmp_path / "unrelated.csv"
+    unrelated.write_text(f"{header}\nchild,{third['ccms_id']},,ignore,,,,\n")
+    result = run_cli("mapping", "import", SERVICE, str(unrelated), db=db)
+    assert result.returncode == 0, result.stderr

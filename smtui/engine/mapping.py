@@ -430,8 +430,11 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
         more = ", ".join(map(str, bad_lines[1:11])) + (" …" if len(bad_lines) > 11 else "")
         also = f"; also bad: line {more}" if more else ""
         raise EngineError(f"{bad[0]}{also}; nothing was imported")
-    after = {**child_maps, **{m.child_id: m for m in new_children}}
+    imported = {m.child_id: m for m in new_children}
+    after = {**child_maps, **imported}
     for profile_id, cids in shared_profiles(after.values()).items():
+        if imported.keys().isdisjoint(cids):
+            continue  # shared before this file (the planner holds both): not this file's doing
         raise EngineError(
             f"{path}: profile {profile_id} would be linked to {len(cids)} children "
             f"({', '.join(cids)}); nothing was imported"
