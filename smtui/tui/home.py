@@ -16,13 +16,20 @@ from textual.worker import Worker
 from smtui import engine
 from smtui.tui.add_service import AddServiceScreen
 from smtui.tui.cells import counts_text, service_cells
+from smtui.tui.fit import Col, FitTable
 from smtui.tui.service import ServiceScreen
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import ServiceSummary
 
 #: "Integrated": children with a portfolio profile, which is fewer than the CCMS's children the
 #: service screen counts; "Children" made the two numbers look contradictory.
-COLUMNS = ("Service", "State", "Integrated", "Last sync", "Next due")
+COLUMNS = (
+    Col("name", "Service", rank=0, floor=14),
+    Col("state", "State", rank=1),
+    Col("integrated", "Integrated", rank=3),
+    Col("last", "Last sync", rank=2, floor=10),
+    Col("due", "Next due", rank=4),
+)
 REFRESH_SECONDS = 30.0
 
 
@@ -34,7 +41,10 @@ def short_path(path: Path) -> str:
         return str(path)
 
 
-class ServiceTable(DataTable):
+class ServiceTable(FitTable):
+    """Widths are set when the rows are, never left to a later idle pass: a list painted before
+    it would show names cut to the width of their column label."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", id="home.open")
     ]
@@ -76,9 +86,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         yield FilterInput(
             placeholder="/ filter services by name or state; enter opens", id="home-filter"
         )
-        table = ServiceTable(id="services", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*COLUMNS)
-        yield table
+        yield ServiceTable(COLUMNS, id="services", cursor_type="row", zebra_stripes=True)
         yield Static(id="home-status")
         yield Footer(compact=True)
 
@@ -104,17 +112,10 @@ class HomeScreen(ReportsWorkerErrors, Screen):
 
     def show(self, summaries: list[ServiceSummary]) -> None:
         self.summaries = summaries
-        table = self.query_one(ServiceTable)
-        current = self.selected()
         needle = self.filter_text.casefold().strip()
         shown = [s for s in summaries if not needle or needle in f"{s.name} {s.state}".casefold()]
         now = self.app.now()
-        table.clear()
-        for s in shown:
-            table.add_row(*service_cells(s, now), key=s.name)
-        names = [s.name for s in shown]
-        if current in names:
-            table.move_cursor(row=names.index(current), animate=False)
+        self.query_one(ServiceTable).set_rows([(s.name, service_cells(s, now)) for s in shown])
         self.show_status(shown)
 
     def show_status(self, shown: list[ServiceSummary]) -> None:
@@ -134,10 +135,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         self.refresh_bindings()
 
     def selected(self) -> str | None:
-        table = self.query_one(ServiceTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.query_one(ServiceTable).cursor_key()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter":
