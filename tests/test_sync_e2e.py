@@ -48,6 +48,29 @@ def _integrated(store, service: str = SERVICE) -> list[str]:
     )
 
 
+def _cancel_bookings(sandbox: RunningSandbox, admin: AdminClient, room_id: str) -> None:
+    with CcmsClient(sandbox.ccms_url(SERVICE), sandbox.ccms_token) as ccms:
+        for booking in ccms.bookings().items:
+            if booking.room_id == room_id and booking.status == "placed":
+                admin.cancel_booking(SERVICE, booking.id)
+
+
+def _close_a_room(sandbox: RunningSandbox, admin: AdminClient, store, db: Path):
+    """Empty an active managed room and sync: the room is removed (archived) in the portfolio.
+    Returns its room row and its portfolio room id."""
+    as_of = dt.date.fromisoformat(TODAY)
+    room = next(
+        r for r in engine.room_rows(store, SERVICE, as_of=as_of)
+        if r.action == "link" and r.active and r.removal_date is None
+    )  # fmt: skip
+    proom = store.room_mappings(SERVICE)[room.room_id].portfolio_room_id
+    _cancel_bookings(sandbox, admin, room.room_id)
+    closed = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    assert {r.id: r for r in _portfolio(sandbox).rooms}[proom].archived
+    return room, proom
+
+
 def test_ccms_changes_carry_over_as_the_rules_say(
     sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
 ) -> None:
@@ -83,10 +106,7 @@ def test_ccms_changes_carry_over_as_the_rules_say(
     sandbox_admin.leave(SERVICE, leaver, last_day=as_of - dt.timedelta(days=1))
     sandbox_admin.move(SERVICE, mover, mover_target, from_day=as_of)
     sandbox_admin.update_child(SERVICE, renamed, first_name="Rangimarie")
-    with CcmsClient(sandbox_world.ccms_url(SERVICE), sandbox_world.ccms_token) as ccms:
-        for booking in ccms.bookings().items:
-            if booking.room_id == emptied and booking.status == "placed":
-                sandbox_admin.cancel_booking(SERVICE, booking.id)
+    _cancel_bookings(sandbox_world, sandbox_admin, emptied)
 
     dry = run_cli("sync", SERVICE, "--dry-run", "--as-of", TODAY, db=db)
     assert dry.returncode == 2, dry.stdout + dry.stderr
@@ -131,18 +151,7 @@ def test_a_room_booked_again_after_a_closure_is_restored_not_created_twice(
     db = tmp_path / "smtui.db"
     store = _set_up(sandbox_world, db)
     as_of = dt.date.fromisoformat(TODAY)
-    room = next(
-        r for r in engine.room_rows(store, SERVICE, as_of=as_of)
-        if r.action == "link" and r.active and r.removal_date is None
-    )  # fmt: skip
-    proom = store.room_mappings(SERVICE)[room.room_id].portfolio_room_id
-    with CcmsClient(sandbox_world.ccms_url(SERVICE), sandbox_world.ccms_token) as ccms:
-        for booking in ccms.bookings().items:
-            if booking.room_id == room.room_id and booking.status == "placed":
-                sandbox_admin.cancel_booking(SERVICE, booking.id)
-    closed = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
-    assert closed.returncode == 0, closed.stdout + closed.stderr
-    assert {r.id: r for r in _portfolio(sandbox_world).rooms}[proom].archived
+    room, proom = _close_a_room(sandbox_world, sandbox_admin, store, db)
 
     child = _integrated(store)[0]
     sandbox_admin.add_booking(SERVICE, child_id=child, room_id=room.room_id, start_date=as_of,
@@ -168,16 +177,7 @@ def test_a_failed_restore_leaves_the_child_in_its_old_room(
     db = tmp_path / "smtui.db"
     store = _set_up(sandbox_world, db)
     as_of = dt.date.fromisoformat(TODAY)
-    rooms = [r for r in engine.room_rows(store, SERVICE, as_of=as_of)
-             if r.action == "link" and r.active and r.removal_date is None]  # fmt: skip
-    closing = rooms[0]
-    with CcmsClient(sandbox_world.ccms_url(SERVICE), sandbox_world.ccms_token) as ccms:
-        for booking in ccms.bookings().items:
-            if booking.room_id == closing.room_id and booking.status == "placed":
-                sandbox_admin.cancel_booking(SERVICE, booking.id)
-    assert run_cli("sync", SERVICE, "--as-of", TODAY, db=db).returncode == 0
-    room_maps = store.room_mappings(SERVICE)
-    closed_proom = room_maps[closing.room_id].portfolio_room_id
+    closing, closed_proom = _close_a_room(sandbox_world, sandbox_admin, store, db)
 
     mover = next(r for r in engine.child_rows(store, SERVICE, as_of=as_of)
                  if r.action == "link" and r.rooms)  # fmt: skip

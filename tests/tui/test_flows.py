@@ -11,7 +11,15 @@ from typing import Any
 
 from textual import events
 from textual.widgets import Button, Checkbox, Footer, Input, OptionList
-from tui_helpers import CCMS_ENV, PORTFOLIO_ENV, WHO, open_service, set_up_service, settle
+from tui_helpers import (
+    CCMS_ENV,
+    PORTFOLIO_ENV,
+    WHO,
+    open_service,
+    open_sync_log,
+    set_up_service,
+    settle,
+)
 
 from smtui import engine
 from smtui.sandbox.admin import AdminClient
@@ -198,10 +206,7 @@ async def test_approve_a_held_run_from_the_sync_log(
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await open_service(pilot, "gumnut-grove")
-        await pilot.press("f4")
-        await settle(pilot)
-        log = app.screen.query_one(SyncLogPane)
+        log = await open_sync_log(pilot, "gumnut-grove")
         assert log.held_run() is not None
         await pilot.press("A")
         await pilot.pause()
@@ -560,10 +565,7 @@ async def test_a_sync_started_here_is_in_the_history_while_it_runs(
                              system="portfolio")  # fmt: skip
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await open_service(pilot, "gumnut-grove")
-        await pilot.press("f4")
-        await settle(pilot)
-        log = app.screen.query_one(SyncLogPane)
+        log = await open_sync_log(pilot, "gumnut-grove")
         before = [r.run_id for r in log.runs]
         await pilot.press("R")  # read the renames, so the plan shown is the plan run
         await settle(pilot)

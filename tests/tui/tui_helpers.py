@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from smtui import engine
+from smtui.tui.synclog import SyncLogPane
 
 WHO = "tester@test"
 CCMS_ENV = "SMTUI_TUI_TEST_CCMS_TOKEN"
@@ -42,6 +43,14 @@ async def open_service(pilot: Pilot, name: str) -> None:
     table.move_cursor(row=names.index(name))
     await pilot.press("enter")
     await settle(pilot)
+
+
+async def open_sync_log(pilot: Pilot, name: str) -> SyncLogPane:
+    """Open ``name`` and its sync log tab (F4)."""
+    await open_service(pilot, name)
+    await pilot.press("f4")
+    await settle(pilot)
+    return pilot.app.screen.query_one(SyncLogPane)
 
 
 async def steady(pilot: Pilot) -> None:
