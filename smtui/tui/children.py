@@ -23,7 +23,7 @@ from textual.worker import Worker
 from smtui import engine
 from smtui.records import ChildMapping
 from smtui.tui.cells import MARK, child_cells, haystack
-from smtui.tui.dialogs import LinesScreen
+from smtui.tui.dialogs import Dialog, LinesScreen
 from smtui.tui.fit import Col, FitTable
 from smtui.tui.picker import PickerScreen, candidate_choice
 from smtui.tui.working import ReportsWorkerErrors
@@ -345,15 +345,41 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             return
         child = self.by_id[targets[0]]
         app = self.app
+        names = {cid: row.name for cid, row in self.by_id.items()}
+        owners: dict[str, str] = {}  # profile id -> the other child already linked to it
 
         def load(query: str) -> list:
             found = engine.profile_candidates(app.store, self.service, child.child_id, query)
-            names = {cid: row.name for cid, row in self.by_id.items()}
+            owners.update(
+                (c.profile_id, c.linked_to)
+                for c in found
+                if c.linked_to and c.linked_to != child.child_id
+            )
             return [candidate_choice(c, names.get(c.linked_to or "")) for c in found]
 
+        def link(profile_id: str) -> None:
+            self.edit("link", [child.child_id], "link", profile_id=profile_id)
+
         def chosen(profile_id: str | None) -> None:
-            if profile_id:
-                self.edit("link", [child.child_id], "link", profile_id=profile_id)
+            if not profile_id:
+                return
+            other = owners.get(profile_id)
+            if other is None:
+                link(profile_id)
+                return
+            # a swap passes through this state; say what it means rather than refuse it
+            self.app.push_screen(
+                Dialog(
+                    f"{profile_id} is linked to {names.get(other, other)}",
+                    [
+                        "Until one of them is linked elsewhere, the sync leaves both children",
+                        "alone and Set up / Update refuses to run.",
+                    ],
+                    yes="Link anyway",
+                    no="Cancel",
+                ),
+                lambda yes: link(profile_id) if yes else None,
+            )
 
         self.app.push_screen(PickerScreen(f"Link {child.name} to which profile?", load), chosen)
 

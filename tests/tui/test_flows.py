@@ -154,7 +154,8 @@ async def test_link_picker_links_the_chosen_profile(
         picker = app.screen
         assert isinstance(picker, PickerScreen)
         candidates = engine.profile_candidates(store, "gumnut-grove", child.child_id)
-        await pilot.press("down", "enter")
+        free = next(i for i, c in enumerate(candidates) if i and c.linked_to is None)
+        await pilot.press(*["down"] * free, "enter")  # not the best one: a real choice
         await settle(pilot)
         assert isinstance(app.screen, ServiceScreen)
     row = next(
@@ -162,7 +163,51 @@ async def test_link_picker_links_the_chosen_profile(
         for r in engine.child_rows(store, "gumnut-grove", as_of=sandbox_today)
         if r.child_id == child.child_id
     )
-    assert (row.action, row.profile_id, row.origin) == ("link", candidates[1].profile_id, "manual")
+    assert (row.action, row.profile_id, row.origin) == (
+        "link",
+        candidates[free].profile_id,
+        "manual",
+    )
+
+
+async def test_linking_a_profile_another_child_has_asks_first(
+    make_app: Callable[[], SmtuiApp], store: Any, sandbox_today: dt.date
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_service(pilot, "gumnut-grove")
+        pane = app.screen.query_one(ChildrenPane)
+        rows = engine.child_rows(store, "gumnut-grove", as_of=sandbox_today)
+        taken = next(
+            r for r in rows
+            if r.action == "link" and r.profile_name and engine.profile_candidates(
+                store, "gumnut-grove", r.child_id, r.profile_name)[0].profile_id == r.profile_id
+        )  # fmt: skip
+        await pilot.press("3")  # creates: children with no profile yet
+        child = pane.by_id[pane.cursor_key()]
+
+        async def pick_taken_profile() -> None:
+            await pilot.press("l")
+            await settle(pilot)
+            assert isinstance(app.screen, PickerScreen)
+            await pilot.press(*taken.profile_name)
+            await settle(pilot)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, Dialog)
+            assert app.screen.title_text.endswith(f"is linked to {taken.name}")
+
+        await pick_taken_profile()
+        await pilot.press("n")
+        await settle(pilot)
+        assert _actions(store, "gumnut-grove", sandbox_today)[child.child_id] == "create"
+        await pick_taken_profile()
+        await pilot.press("y")
+        await settle(pilot)
+    after = {r.child_id: r for r in engine.child_rows(store, "gumnut-grove", as_of=sandbox_today)}
+    assert (after[child.child_id].action, after[child.child_id].profile_id) == (
+        "link", taken.profile_id
+    )  # fmt: skip
 
 
 async def test_setup_refused_while_a_profile_is_linked_twice(
