@@ -606,7 +606,8 @@ async def test_a_sync_started_here_is_in_the_history_while_it_runs(
     rows = engine.child_rows(store, "gumnut-grove", as_of=sandbox_today)
     for row in [r for r in rows if r.action == "link"][:3]:
         sandbox_admin.update_child("gumnut-grove", row.child_id, first_name="Renamed")
-    sandbox_admin.set_faults(rate=1, kinds=["latency"], latency_ms=400, scope="write",
+    # each write takes 3 s: the run is still going when the first operation reports
+    sandbox_admin.set_faults(rate=1, kinds=["latency"], latency_ms=3000, scope="write",
                              system="portfolio")  # fmt: skip
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
