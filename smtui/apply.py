@@ -32,11 +32,12 @@ class ApplyOutcome:
     failed: int = 0
     unknown: int = 0
     held: int = 0
+    not_started: int = 0  # left planned: the run lost its lock lease before their turn
     errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.unknown == 0
+        return self.failed == 0 and self.unknown == 0 and self.not_started == 0
 
 
 class _MissingTarget(Exception):
@@ -61,6 +62,9 @@ class _Run:
     unrestored: set[str] = field(default_factory=set)
     # children whose move into a room failed: they stay in the room they have
     not_added: set[str] = field(default_factory=set)
+    # CCMS ids whose old record still carries them: the new record must not take them yet
+    unreleased: set[str] = field(default_factory=set)
+    stop: Callable[[], bool] | None = None
     outcome: ApplyOutcome = field(default_factory=ApplyOutcome)
 
     def emit(self, op: Operation, state: str, error: str | None = None) -> None:
@@ -87,6 +91,10 @@ class _Run:
             )
         return mapping.portfolio_room_id
 
+    def check_released(self, key: str) -> None:
+        if key in self.unreleased:
+            raise _MissingTarget("its old record still carries the CCMS id: releasing it failed")
+
     def remember_child(self, child_id: str, profile_id: str) -> None:
         """Record a link and the CCMS values now in the portfolio (the three-way base)."""
         child = self.children.get(child_id)
@@ -96,6 +104,7 @@ class _Run:
                 before,
                 action="link",
                 profile_id=profile_id,
+                release_profile_id=None,
                 synced_first_name=child.first_name if child else before.synced_first_name,
                 synced_last_name=child.last_name if child else before.synced_last_name,
                 synced_birth_date=child.birth_date if child else before.synced_birth_date,
@@ -108,7 +117,9 @@ class _Run:
     def remember_room(self, room_id: str, portfolio_room_id: str) -> None:
         with self.lock:
             before = self.room_maps.get(room_id) or RoomMapping(room_id, "link")
-            after = dataclasses.replace(before, action="link", portfolio_room_id=portfolio_room_id)
+            after = dataclasses.replace(
+                before, action="link", portfolio_room_id=portfolio_room_id, release_room_id=None
+            )
             self.room_maps[room_id] = after
         self.store.set_room_mappings(
             self.service, [after], who=self.who, reason=f"sync run {self.run_id}"
@@ -127,7 +138,10 @@ def _execute(run: _Run, op: Operation) -> None:
     """One operation against the portfolio; raises on failure."""
     client, f = run.client, _fields(op)
     match op.kind:
+        case "release_room":
+            client.update_room(op.portfolio_room_id or "", external_ref=None)
         case "create_room":
+            run.check_released(f"room:{op.room_id}")
             room = client.create_room(
                 name=f["name"],
                 external_ref=op.room_id,
@@ -135,6 +149,7 @@ def _execute(run: _Run, op: Operation) -> None:
             )
             run.remember_room(op.room_id or "", room.id)
         case "link_room":
+            run.check_released(f"room:{op.room_id}")
             room_pid = run.room_id(op.room_id, op.portfolio_room_id)
             client.update_room(room_pid, external_ref=op.room_id)
             run.remember_room(op.room_id or "", room_pid)
@@ -142,7 +157,10 @@ def _execute(run: _Run, op: Operation) -> None:
             room_pid = run.room_id(op.room_id, op.portfolio_room_id)
             client.unarchive_room(room_pid)
             run.remember_room(op.room_id or "", room_pid)
+        case "release_profile":
+            client.update_profile(op.profile_id or "", external_ref=None)
         case "create_profile":
+            run.check_released(f"child:{op.child_id}")
             room_ids = [run.room_id(r, None) for r in f.get("room_ids", ())]
             profile = client.create_profile(
                 first_name=f["first_name"],
@@ -154,6 +172,7 @@ def _execute(run: _Run, op: Operation) -> None:
             )
             run.remember_child(op.child_id or "", profile.id)
         case "link_profile" | "update_profile":
+            run.check_released(f"child:{op.child_id}")
             pid = run.profile_id(op.child_id, op.profile_id)
             changes = {k: v for k, v in f.items() if k in ("first_name", "last_name", "birth_date")}
             if op.kind == "link_profile":
@@ -184,6 +203,10 @@ def _execute(run: _Run, op: Operation) -> None:
 
 
 def _run_one(run: _Run, op: Operation) -> None:
+    if run.stop is not None and run.stop():
+        with run.lock:
+            run.outcome.not_started += 1
+        return  # left planned in the journal: the next run re-reads and re-plans it
     run.store.set_op_state(run.run_id, op.id, "in_flight")
     run.emit(op, "in_flight")
     state, error = "done", None
@@ -205,6 +228,10 @@ def _run_one(run: _Run, op: Operation) -> None:
                 run.unrestored.add(op.portfolio_room_id)
             elif op.kind == "add_membership":
                 run.not_added.add(op.child_id or "")
+            elif op.kind == "release_profile":
+                run.unreleased.add(f"child:{op.child_id}")
+            elif op.kind == "release_room":
+                run.unreleased.add(f"room:{op.room_id}")
         if state == "done":
             run.outcome.done += 1
         else:
@@ -226,12 +253,14 @@ def apply_plan(
     who: str,
     on_event: Callable[[OpEvent], None] | None = None,
     workers: int = DEFAULT_WORKERS,
+    stop: Callable[[], bool] | None = None,
 ) -> ApplyOutcome:
     """Run the plan's operations kind by kind, each kind with bounded concurrency.
 
     Kinds run in plan order (rooms before profiles, adds before removes, archives last), so a
     failure part-way never leaves a child without a room; within one kind the operations touch
-    different records and run in parallel.
+    different records and run in parallel. ``stop`` is asked before each operation: once it
+    says yes (the run lost its lock lease) no further operation starts.
     """
     run = _Run(
         store=store,
@@ -243,6 +272,7 @@ def apply_plan(
         room_maps=dict(room_maps),
         who=who,
         on_event=on_event,
+        stop=stop,
     )
     for op in plan.operations:
         if op.held:

@@ -7,6 +7,7 @@ diagnostics to stderr; user errors are one line and a non-zero exit, never a tra
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -322,6 +323,24 @@ def service_set(ctx: Ctx, name: str, enabled: bool | None, purge: bool, **fields
     echo(f"{name}: updated")
 
 
+@service.command("unlock")
+@click.argument("name")
+@pass_ctx
+@friendly
+def service_unlock(ctx: Ctx, name: str) -> None:
+    """Free a service whose sync run is gone (killed, or its host down), saying who held it.
+
+    A run that is in fact still alive notices at its next lease renewal and stops.
+    """
+    from smtui import engine
+
+    holder = engine.unlock(ctx.store, name)
+    if holder is None:
+        echo(f"{name}: not locked")
+        return
+    echo(safe(f"{name}: unlocked; it was held by {holder.describe().split(' by ', 1)[1]}"))
+
+
 @service.command("remove")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -544,7 +563,7 @@ def _sync_one(
     if run.message:
         line += f"; {safe(run.message)}"
     for w in result.plan.warnings:
-        line += f"\n  warning: {safe(w)}"
+        line += f"\n  warning: {safe(w.text)}"
     line += _review_lines(ctx, name, result.plan.needs_review)
     entry = {
         "service": name,
@@ -553,7 +572,7 @@ def _sync_one(
         "counts": run.counts,
         "held": result.outcome.held,
         "failed": result.outcome.failed,
-        "warnings": list(result.plan.warnings),
+        "warnings": _warning_rows(result.plan),
         "needs_review": list(result.plan.needs_review),
         "line": line,
     }
@@ -577,7 +596,7 @@ def _dry_run_one(
     for op in plan.operations:
         line += f"\n  {op.kind:18} {safe(op.label)}" + ("  [held]" if op.held else "")
     for w in plan.warnings:
-        line += f"\n  warning: {safe(w)}"
+        line += f"\n  warning: {safe(w.text)}"
     if set_up:  # before setup, `smtui setup` is where reviews are listed
         line += _review_lines(ctx, name, plan.needs_review)
     entry: dict[str, Any] = {
@@ -585,7 +604,7 @@ def _dry_run_one(
         "result": "changes" if changes else "no changes",
         "counts": dict(plan.counts()),
         "operations": _plan_rows(plan),
-        "warnings": list(plan.warnings),
+        "warnings": _warning_rows(plan),
         "needs_review": list(plan.needs_review),
     }
     if result.problems:
@@ -595,6 +614,10 @@ def _dry_run_one(
         return entry, EXIT_ERROR
     entry["line"] = line
     return entry, EXIT_CHANGES if changes else EXIT_OK
+
+
+def _warning_rows(plan: Any) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(w) for w in plan.warnings]
 
 
 def _review_lines(ctx: Ctx, name: str, child_ids: tuple[str, ...]) -> str:
@@ -658,7 +681,7 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.date | None) ->
         echo(safe(f"  problem: {problem}"))
     preview = engine.preview(ctx.store, name, as_of=as_of)
     echo("Connecting now would: " + (_counts_text(preview.counts) or "change nothing"))
-    for label in (*preview.archives, *preview.room_removals, *preview.held):
+    for label in (*preview.relinks, *preview.archives, *preview.room_removals, *preview.held):
         echo(safe(f"  {label}"))
     for warning in preview.warnings:
         echo(safe(f"  warning: {warning}"))

@@ -31,9 +31,11 @@ from smtui.records import (
 from smtui.rules import first_occurrences, target_rooms_from_firsts, window
 
 OpKind = Literal[
+    "release_room",
     "create_room",
     "link_room",
     "unarchive_room",
+    "release_profile",
     "create_profile",
     "link_profile",
     "update_profile",
@@ -43,12 +45,16 @@ OpKind = Literal[
     "archive_profile",
     "archive_room",
 ]
-# Apply order: rooms exist before children are put in them, adds before removes so no child is
-# left without a room mid-run, and rooms are emptied before they are archived.
+# Apply order: a record a person moved away from gives up its CCMS id before another takes it
+# (the portfolio refuses one id on two live records), rooms exist before children are put in
+# them, adds before removes so no child is left without a room mid-run, and rooms are emptied
+# before they are archived.
 KINDS: tuple[OpKind, ...] = (
+    "release_room",
     "create_room",
     "link_room",
     "unarchive_room",
+    "release_profile",
     "create_profile",
     "link_profile",
     "update_profile",
@@ -90,6 +96,30 @@ class Operation:
     held: bool = False
 
 
+WarningKind = Literal[
+    "shared_profile",
+    "linked_without_profile",
+    "profile_missing",
+    "waiting_for_room",
+    "room_linked_without_target",
+    "room_missing",
+    "room_not_in_ccms",
+    "read_incomplete",
+    "held",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """Something a person should know before confirming, as data: front ends render ``text``
+    and find a child's or a room's warnings by id, never by searching the text."""
+
+    kind: WarningKind
+    text: str
+    child_ids: tuple[str, ...] = ()
+    room_ids: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class SyncedFields:
     """CCMS values to store as ChildMapping.synced_* once the child's profile op succeeds."""
@@ -107,7 +137,7 @@ class Plan:
     operations: tuple[Operation, ...]
     fingerprint: str
     as_of: dt.date
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[PlanWarning, ...] = ()
     needs_review: tuple[str, ...] = ()
     invitations_none: tuple[str, ...] = ()
     synced: tuple[SyncedFields, ...] = ()
@@ -298,11 +328,11 @@ class _Planner:
         self.ops: list[Operation] = []
         self.archive_profiles: list[Operation] = []
         self.archive_rooms: list[Operation] = []
-        self.warnings: list[str] = []
+        self.warnings: list[PlanWarning] = []
         self.needs_review: list[str] = []
         self.invitations_none: list[str] = []
         self.synced: list[SyncedFields] = []
-        self.waiting_for_room: list[str] = []
+        self.waiting_for_room: list[tuple[str, str]] = []  # (child id, name)
         self.ccms_rooms = {r.id: r for r in ccms.rooms}
         self.prooms: dict[str, PortfolioRoom] = {r.id: r for r in portfolio.rooms}
         self.profiles: dict[str, Profile] = {p.id: p for p in portfolio.profiles}
@@ -354,22 +384,52 @@ class _Planner:
                 continue
             pid = m.portfolio_room_id if m is not None else None
             if m is not None and m.action == "link" and pid is None:
-                self.warnings.append(f"room {rid}: linked without a portfolio room; choose one")
+                self.warnings.append(
+                    PlanWarning(
+                        "room_linked_without_target",
+                        f"room {rid}: linked without a portfolio room; choose one",
+                        room_ids=(rid,),
+                    )
+                )
                 continue
-            proom = self.prooms.get(pid) if pid else None
-            if pid is None or (proom is not None and proom.archived and rid in by_ref):
+            carrier = by_ref.get(rid)  # the live room carrying this CCMS id, if any
+            released = m.release_room_id if m is not None else None
+            if pid is None:
                 if not active:
                     continue
-                if rid in by_ref or rid not in archived_by_ref:
-                    self._create_room(rid, by_ref.get(rid))
+                if carrier is not None and carrier.id != released:
+                    self._adopt_room(rid, carrier)  # a room we created whose mapping was lost
+                    continue
+                if carrier is not None:
+                    self._release_room(rid, carrier, "a new room is created for it")
+                restorable = archived_by_ref.get(rid)
+                if restorable is None or restorable.id == released:
+                    self._create_room(rid, carrier)
                     continue
                 # an archived room carries this CCMS id (its mapping was lost): restore it
-                proom = archived_by_ref[rid]
-                pid = proom.id
+                pid = restorable.id
+            proom = self.prooms.get(pid)
+            if (
+                proom is not None
+                and proom.archived
+                and carrier is not None
+                and carrier.id != pid
+                and (m is None or m.origin == "auto")
+            ):
+                # the room was recreated while the mapping kept the closed one: no person
+                # chose the closed room, so the live one is adopted rather than a second restored
+                if active:
+                    self._adopt_room(rid, carrier)
+                continue
             if proom is None:
                 if self.portfolio.complete:
                     self.warnings.append(
-                        f"room {rid}: its portfolio room {pid} is not in the portfolio; left alone"
+                        PlanWarning(
+                            "room_missing",
+                            f"room {rid}: its portfolio room {pid} is not in the portfolio; "
+                            "left alone",
+                            room_ids=(rid,),
+                        )
                     )
                 continue
             if proom.archived:
@@ -388,13 +448,22 @@ class _Planner:
                         portfolio_room_id=pid,
                     )
                 )
+            relinked = carrier is not None and carrier.id != pid
+            if relinked:
+                self._release_room(rid, carrier, f"it is now linked to {proom.name}")
             self.managed[rid] = pid
             self.managed_pids.setdefault(pid, rid)
             if proom.external_ref != rid:
+                label = (
+                    f"relink room {self.room_name(rid)}: from {carrier.name} ({carrier.id}) "
+                    f"to {proom.name} ({pid})"
+                    if relinked and carrier is not None
+                    else f"link room {self.room_name(rid)}"
+                )
                 self.ops.append(
                     make_operation(
                         "link_room",
-                        f"link room {self.room_name(rid)}",
+                        label,
                         room_id=rid,
                         portfolio_room_id=pid,
                         fields=(("external_ref", rid),),
@@ -411,30 +480,51 @@ class _Planner:
                     )
                 )
 
-    def _create_room(self, rid: str, existing: PortfolioRoom | None) -> None:
+    def _release_room(self, rid: str, carrier: PortfolioRoom, why: str) -> None:
+        """A room a person moved away from gives up the CCMS id and is otherwise left as it
+        is (its children stay members): the portfolio allows one live room per id."""
+        self.ops.append(
+            make_operation(
+                "release_room",
+                f"release room {carrier.name} ({carrier.id}) from {self.room_name(rid)}: "
+                f"{why}; the old room is kept as it is",
+                room_id=rid,
+                portfolio_room_id=carrier.id,
+                fields=(("external_ref", None),),
+            )
+        )
+
+    def _adopt_room(self, rid: str, existing: PortfolioRoom) -> None:
+        # A room we created before but whose mapping was lost: adopt it, never duplicate.
+        self.managed[rid] = existing.id
+        self.managed_pids.setdefault(existing.id, rid)
+        self.ops.append(
+            make_operation(
+                "link_room",
+                f"link room {existing.name} (found by its external reference)",
+                room_id=rid,
+                portfolio_room_id=existing.id,
+                fields=(("external_ref", rid),),
+            )
+        )
+
+    def _create_room(self, rid: str, replaced: PortfolioRoom | None) -> None:
         room = self.ccms_rooms.get(rid)
-        if existing is not None:
-            # A room we created before but whose mapping was lost: adopt it, never duplicate.
-            self.managed[rid] = existing.id
-            self.managed_pids.setdefault(existing.id, rid)
-            self.ops.append(
-                make_operation(
-                    "link_room",
-                    f"link room {existing.name} (found by its external reference)",
-                    room_id=rid,
-                    portfolio_room_id=existing.id,
-                    fields=(("external_ref", rid),),
+        if room is None:
+            self.warnings.append(
+                PlanWarning(
+                    "room_not_in_ccms",
+                    f"room {rid}: booked but not in the CCMS room list; not created",
+                    room_ids=(rid,),
                 )
             )
             return
-        if room is None:
-            self.warnings.append(f"room {rid}: booked but not in the CCMS room list; not created")
-            return
         self.managed[rid] = None
+        how = f" (replacing {replaced.name}, {replaced.id})" if replaced is not None else ""
         self.ops.append(
             make_operation(
                 "create_room",
-                f"create room {room.name}",
+                f"create room {room.name}{how}",
                 room_id=rid,
                 fields=(("name", room.name), ("external_ref", rid)),
             )
@@ -447,13 +537,17 @@ class _Planner:
         by_ref = {
             p.external_ref: p for p in self.portfolio.profiles if p.external_ref and not p.archived
         }
-        odd: list[str] = []  # per-child warnings, sorted once at the end
+        odd: list[PlanWarning] = []  # per-child warnings, sorted once at the end
         shared = shared_profiles(self.child_maps.values())
         for pid, cids in shared.items():
             who = ", ".join(f"{_name(children.get(c), None, c)} ({c})" for c in cids)
             odd.append(
-                f"profile {pid} is linked to {len(cids)} children, {who}: nothing is done for "
-                "them until a person links all but one elsewhere"
+                PlanWarning(
+                    "shared_profile",
+                    f"profile {pid} is linked to {len(cids)} children, {who}: nothing is done "
+                    "for them until a person links all but one elsewhere",
+                    child_ids=cids,
+                )
             )
         blocked = {cid for cids in shared.values() for cid in cids}
         # Order does not matter here: operations are sorted by plan_sync, reports below.
@@ -465,30 +559,54 @@ class _Planner:
                 if active:
                     self.needs_review.append(cid)
                 continue
+            carrier = by_ref.get(cid)  # the live profile carrying this CCMS id, if any
             if m.action == "ignore":
+                if carrier is not None:
+                    self._release_profile(
+                        child, carrier, cid, "don't add: the profile is kept, not archived"
+                    )
                 continue
             if m.profile_id is None:
                 if m.action == "link":
                     if active:
-                        odd.append(f"child {cid}: linked without a profile; choose one")
+                        odd.append(
+                            PlanWarning(
+                                "linked_without_profile",
+                                f"child {cid}: linked without a profile; choose one",
+                                child_ids=(cid,),
+                            )
+                        )
                 elif active and child is not None:
-                    existing = by_ref.get(cid)
-                    if existing is not None:
-                        self._linked_child(child, m, existing, adopted=True)
+                    if carrier is not None and carrier.id != m.release_profile_id:
+                        # a profile a killed run created: adopt it, never create a second
+                        self._linked_child(child, m, carrier, adopted=True)
                     else:
-                        self._create_profile(child)
+                        if carrier is not None:
+                            self._release_profile(
+                                child, carrier, cid, "a new profile is created instead"
+                            )
+                        self._create_profile(child, carrier)
                 continue
             profile = self.profiles.get(m.profile_id)
             if profile is None:
                 if active and self.portfolio.complete:  # else it may be on a page not read
-                    odd.append(f"child {cid}: its profile {m.profile_id} is not in the portfolio")
+                    odd.append(
+                        PlanWarning(
+                            "profile_missing",
+                            f"child {cid}: its profile {m.profile_id} is not in the portfolio",
+                            child_ids=(cid,),
+                        )
+                    )
                 continue
+            replaced = carrier if carrier is not None and carrier.id != profile.id else None
+            if replaced is not None:
+                self._release_profile(child, replaced, cid, f"linked to {profile.id} instead")
             if not profile.archived:
                 self.integrated += 1
                 if profile.invitation_status == "none":
                     self.invitations_none.append(profile.id)
             if active and child is not None:
-                self._linked_child(child, m, profile, adopted=False)
+                self._linked_child(child, m, profile, adopted=False, replaced=replaced)
             elif not profile.archived:
                 why = "left the CCMS" if child is None else f"{child.status} in the CCMS"
                 self.archive_profiles.append(
@@ -499,26 +617,46 @@ class _Planner:
                         profile_id=profile.id,
                     )
                 )
-        self.warnings.extend(sorted(odd))
+        self.warnings.extend(sorted(odd, key=attrgetter("text")))
         if self.waiting_for_room:
+            shown = sorted(self.waiting_for_room, key=lambda cn: cn[1])
             self.warnings.append(
-                f"{len(self.waiting_for_room)} child(ren) to create have no booked portfolio room "
-                f"from {self.start.isoformat()} to {self.end.isoformat()}; created once booked: "
-                + ", ".join(sorted(self.waiting_for_room)[:10])
-                + (" …" if len(self.waiting_for_room) > 10 else "")
+                PlanWarning(
+                    "waiting_for_room",
+                    f"{len(shown)} child(ren) to create have no booked portfolio room "
+                    f"from {self.start.isoformat()} to {self.end.isoformat()}; created once "
+                    "booked: "
+                    + ", ".join(f"{n} ({c})" for c, n in shown[:10])
+                    + (" …" if len(shown) > 10 else ""),
+                    child_ids=tuple(sorted(c for c, _ in shown)),
+                )
             )
 
-    def _create_profile(self, child: Child) -> None:
+    def _release_profile(self, child: Child | None, carrier: Profile, cid: str, why: str) -> None:
+        """The profile a person moved a child away from gives up the CCMS id, first, and is
+        otherwise left as it is: unarchived, in its rooms, with its stories."""
+        self.ops.append(
+            make_operation(
+                "release_profile",
+                f"release profile {carrier.id} from {_name(child, carrier, cid)}: {why}",
+                child_id=cid,
+                profile_id=carrier.id,
+                fields=(("external_ref", None),),
+            )
+        )
+
+    def _create_profile(self, child: Child, replaced: Profile | None) -> None:
         targets = self.targets(child.id) or frozenset()
         rooms = tuple(sorted(rid for rid in targets if rid in self.managed))
         if not rooms:
-            self.waiting_for_room.append(f"{_name(child, None, child.id)} ({child.id})")
+            self.waiting_for_room.append((child.id, _name(child, None, child.id)))
             return
         names = ", ".join(self.room_name(rid) for rid in rooms)
+        how = f" (instead of profile {replaced.id})" if replaced is not None else ""
         self.ops.append(
             make_operation(
                 "create_profile",
-                f"create profile for {_name(child, None, child.id)} in {names}",
+                f"create profile for {_name(child, None, child.id)} in {names}{how}",
                 child_id=child.id,
                 fields=(
                     ("first_name", child.first_name),
@@ -534,7 +672,13 @@ class _Planner:
         )
 
     def _linked_child(
-        self, child: Child, m: ChildMapping, profile: Profile, *, adopted: bool
+        self,
+        child: Child,
+        m: ChildMapping,
+        profile: Profile,
+        *,
+        adopted: bool,
+        replaced: Profile | None = None,
     ) -> None:
         cid, pid = child.id, profile.id
         name = f"{child.first_name} {child.last_name}".strip() or cid
@@ -546,10 +690,15 @@ class _Planner:
             changes, synced = field_changes(child, m, profile)
         if profile.external_ref != cid or adopted:
             how = " (found by its external reference)" if adopted else ""
+            label = (
+                f"relink {name}: from {replaced.id} to {pid}"
+                if replaced is not None
+                else f"link {name} to profile {pid}{how}"
+            )
             self.ops.append(
                 make_operation(
                     "link_profile",
-                    f"link {name} to profile {pid}{how}",
+                    label,
                     child_id=cid,
                     profile_id=pid,
                     fields=(("external_ref", cid), *changes),
@@ -627,8 +776,11 @@ class _Planner:
             if removes:
                 self.ops = [op for op in self.ops if op.kind != "remove_membership"]
                 self.warnings.append(
-                    f"the CCMS read was incomplete: {len(removes)} room removal(s) of "
-                    "children skipped this run"
+                    PlanWarning(
+                        "read_incomplete",
+                        f"the CCMS read was incomplete: {len(removes)} room removal(s) of "
+                        "children skipped this run",
+                    )
                 )
         if not self.portfolio.complete:
             blocked.append("the portfolio read was incomplete")
@@ -636,13 +788,17 @@ class _Planner:
             blocked.append(f"the CCMS returned no children while {self.integrated} are integrated")
         n_prof, n_room = len(self.archive_profiles), len(self.archive_rooms)
         if blocked:
-            if n_prof or n_room:
-                self.warnings.append(
-                    f"{'; '.join(blocked)}: nothing will be archived this run "
-                    f"({n_prof} profile(s), {n_room} room(s) would have been)"
+            would = (
+                f" ({n_prof} profile(s), {n_room} room(s) would have been)"
+                if n_prof or n_room
+                else ""
+            )
+            self.warnings.append(
+                PlanWarning(
+                    "read_incomplete",
+                    f"{'; '.join(blocked)}: nothing will be archived this run{would}",
                 )
-            else:
-                self.warnings.append(f"{'; '.join(blocked)}: nothing will be archived this run")
+            )
             return
         s = self.settings
         prof_limit = max(
@@ -657,7 +813,14 @@ class _Planner:
             if len(ops) > limit and not approve:
                 ops[:] = [_held(op) for op in ops]
                 self.warnings.append(
-                    f"{len(ops)} {what} exceed the limit of {int(limit)}: held for approval"
+                    PlanWarning(
+                        "held",
+                        f"{len(ops)} {what} exceed the limit of {int(limit)}: held for approval",
+                        child_ids=tuple(sorted(op.child_id for op in ops if op.child_id)),
+                        room_ids=tuple(sorted(op.room_id for op in ops if op.room_id))
+                        if what.startswith("room")
+                        else (),
+                    )
                 )
             self.ops.extend(ops)
 

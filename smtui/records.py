@@ -117,6 +117,9 @@ class ChildMapping:
     ``link`` with a profile_id is integrated; ``create`` without one is waiting to be created;
     ``review`` holds a suggestion (profile_id) a person must decide; ``ignore`` is "don't add".
     The synced_* fields are the CCMS values last pushed, for the three-way field carry-over.
+    ``release_profile_id`` is the profile a person moved this child away from while it still
+    carried the child's CCMS id: the next run clears the id from it (kept, not archived) before
+    linking or creating the new one, and never mistakes it for a profile a killed run created.
     """
 
     child_id: str
@@ -128,6 +131,7 @@ class ChildMapping:
     synced_first_name: str | None = None
     synced_last_name: str | None = None
     synced_birth_date: dt.date | None = None
+    release_profile_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +140,15 @@ class RoomMapping:
 
     ``ignore`` covers both "don't add" and a room a person unlinked (to keep it over a holiday
     closure): the engine never touches it. ``portfolio_room_id`` is kept on unlink so relinking
-    restores it.
+    restores it. ``release_room_id`` is, like ChildMapping's, the room a person chose "create"
+    over while it still carried the CCMS room id.
     """
 
     room_id: str
     action: RoomAction
     portfolio_room_id: str | None = None
     origin: Origin = "auto"
+    release_room_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

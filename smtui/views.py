@@ -80,6 +80,8 @@ class PlanPreview:
     warnings: tuple[str, ...]
     needs_review: int
     is_empty: bool
+    #: mapping changes after setup, each by name: relinks, releases, creates that replace
+    relinks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,7 +168,7 @@ def test_an_incomplete_read_archives_nothing(
 
     truncated = planned("truncate", code=1)  # cron must hear of it
     assert not [op for op in truncated["operations"] if op["kind"].startswith("archive")]
-    assert any("incomplete" in w.lower() for w in truncated["warnings"])
+    assert any(w["kind"] == "read_incomplete" for w in truncated["warnings"])
     assert truncated["result"] == "incomplete read" and truncated["problems"]
     complete = planned()
     archives = [op for op in complete["operations"] if op["kind"] == "archive_profile"]

@@ -68,12 +68,18 @@ def test_the_confirmed_plan_is_applied_exactly(store) -> None:
 
 
 def test_lock_names_its_holder(store) -> None:
-    assert store.acquire_lock(SERVICE, user="bob", host="support-1", pid=os.getpid()) is None
+    lease = dt.timedelta(seconds=60)
+    assert (
+        store.acquire_lock(
+            SERVICE, token="t", user="bob", host="support-1", pid=os.getpid(), lease=lease
+        )
+        is None
+    )
     try:
         with pytest.raises(engine.Locked, match=r"bob@support-1 \(pid \d+\)"):
             engine.run_sync(store, SERVICE, setup=True, as_of=TODAY)
     finally:
-        store.release_lock(SERVICE, os.getpid())
+        store.release_lock(SERVICE, "t")
 
 
 def test_two_children_on_one_profile_are_left_alone_and_explain_says_why(store) -> None:

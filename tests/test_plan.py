@@ -117,6 +117,10 @@ def kinds(p: Plan) -> list[str]:
     return [op.kind for op in p.operations]
 
 
+def texts(p: Plan) -> tuple[str, ...]:
+    return tuple(w.text for w in p.warnings)
+
+
 # --- worked examples -----------------------------------------------------------------------
 
 
@@ -140,7 +144,9 @@ def test_child_to_create_without_a_booked_room_waits_with_a_warning() -> None:
     far = weekly("b1", "c1", "r-possums", start=D(2025, 6, 2))
     p = plan([child("c1")], [far], [], {"c1": ChildMapping("c1", "create")})
     assert p.is_empty
-    assert "created once booked: " in p.warnings[0] and "(c1)" in p.warnings[0]
+    (warning,) = p.warnings
+    assert warning.kind == "waiting_for_room" and warning.child_ids == ("c1",)
+    assert "created once booked: " in warning.text and "(c1)" in warning.text
 
 
 def test_booking_starting_in_week_six_creates_the_room_and_moves_the_child_ahead() -> None:
@@ -301,7 +307,7 @@ def test_a_room_restored_in_this_run_is_not_in_the_base_of_the_removal_hold() ->
     removals = [op for op in p.operations if op.kind == "archive_room"]
     assert ("unarchive_room", "pr-eels") in [(op.kind, op.portfolio_room_id) for op in p.operations]
     assert len(removals) == 3 and all(op.held for op in removals)
-    assert "3 room removal(s) exceed the limit of 2: held for approval" in p.warnings
+    assert "3 room removal(s) exceed the limit of 2: held for approval" in texts(p)
 
 
 def test_leaver_is_archived_and_returner_unarchived() -> None:
@@ -338,8 +344,11 @@ def test_a_profile_linked_to_two_children_is_left_alone_with_a_warning() -> None
     )
     touched = {op.child_id for op in p.operations}
     assert not touched & {"c1", "c2"}
-    (warning,) = [w for w in p.warnings if "p1" in w]
-    assert warning.startswith("profile p1 is linked to 2 children, Ava Ngata (c1), Noa Ngata (c2)")
+    (warning,) = [w for w in p.warnings if w.kind == "shared_profile"]
+    assert warning.child_ids == ("c1", "c2")
+    assert warning.text.startswith(
+        "profile p1 is linked to 2 children, Ava Ngata (c1), Noa Ngata (c2)"
+    )
 
 
 def test_three_way_carry_over_keeps_an_educators_edit_until_the_ccms_changes() -> None:
@@ -414,7 +423,7 @@ def test_archiving_more_than_the_threshold_is_held_until_approved() -> None:
     p = plan(children, [], profiles, maps)
     archives = [op for op in p.operations if op.kind == "archive_profile"]
     assert len(archives) == 5 and all(op.held for op in archives) and p.held == tuple(archives)
-    assert "5 profile archive(s) exceed the limit of 4: held for approval" in p.warnings
+    assert "5 profile archive(s) exceed the limit of 4: held for approval" in texts(p)
     approved = plan(children, [], profiles, maps, approve=True)
     assert not approved.held and approved.counts() == {"archive_profile": 5}
     assert [op.id for op in approved.operations] == [op.id for op in archives]
@@ -444,7 +453,7 @@ def test_incomplete_reads_never_archive() -> None:
         children, bookings, profiles, maps, portfolio_complete=False, keep_rooms=False
     )
     assert kinds(partial_portfolio) == ["add_membership", "remove_membership"]
-    assert partial_portfolio.warnings == (
+    assert texts(partial_portfolio) == (
         "the portfolio read was incomplete: nothing will be archived this run "
         "(1 profile(s), 1 room(s) would have been)",
     )
@@ -457,7 +466,7 @@ def test_ccms_suddenly_returning_no_children_archives_nothing() -> None:
     _, profiles, maps = _leavers(0, 10)
     p = plan([], [], profiles, maps)
     assert not any(op.kind.startswith("archive") for op in p.operations)
-    assert "the CCMS returned no children while 10 are integrated" in p.warnings[0]
+    assert "the CCMS returned no children while 10 are integrated" in p.warnings[0].text
 
 
 def test_op_ids_are_stable_and_the_fingerprint_ignores_page_order() -> None:
@@ -523,7 +532,11 @@ def simulate(
             continue
         f = dict(op.fields)
         cid, rid, pid = op.child_id or "", op.room_id or "", op.profile_id or ""
-        if op.kind == "create_room":
+        if op.kind == "release_room":
+            change_room(op.portfolio_room_id or "", external_ref=None)
+        elif op.kind == "release_profile":
+            change_profile(pid, external_ref=None)
+        elif op.kind == "create_room":
             rooms[f"new-{rid}"] = PortfolioRoom(f"new-{rid}", f["name"], False, f["external_ref"])
             room_maps[rid] = RoomMapping(rid, "create", f"new-{rid}")
         elif op.kind == "link_room":
@@ -774,3 +787,88 @@ def test_plans_are_deterministic_and_ordered_for_apply(svc: dict) -> None:
     assert order == sorted(order)
     assert len({op.id for op in a.operations}) == len(a.operations)
     assert a.fingerprint == fingerprint_inputs(**svc)
+
+
+# --- changes a person makes after setup ---------------------------------------------------
+
+
+def test_relinking_a_child_releases_the_old_profile_first_and_leaves_it_as_it_is() -> None:
+    relinked = dataclasses.replace(
+        linked("c1", "p-new"), synced_first_name=None, synced_last_name=None
+    )
+    old = profile("p-old", "c1", ("pr-possums",))
+    new = profile("p-new", None, (), first_name="")
+    p = plan([child("c1")], [weekly("b1", "c1", "r-possums")], [old, new], {"c1": relinked})
+    assert [(op.kind, op.profile_id) for op in p.operations] == [
+        ("release_profile", "p-old"),  # gives up the CCMS id before another profile takes it
+        ("link_profile", "p-new"),
+        ("add_membership", "p-new"),
+    ]
+    release, link, _ = p.operations
+    assert dict(release.fields) == {"external_ref": None}
+    assert link.label == "relink Ava Ngata: from p-old to p-new"
+    assert dict(link.fields) == {"external_ref": "c1", "first_name": "Ava"}  # first link: fill
+    # the old profile is not archived and keeps its rooms
+    assert not any(op.profile_id == "p-old" and op.kind != "release_profile" for op in p.operations)
+
+
+def test_a_relink_killed_between_release_and_link_resumes_with_the_link() -> None:
+    relinked = linked("c1", "p-new")
+    released = profile("p-old", None, ("pr-possums",))
+    new = profile("p-new", None, ("pr-possums",))
+    p = plan([child("c1")], [weekly("b1", "c1", "r-possums")], [released, new], {"c1": relinked})
+    assert kinds(p) == ["link_profile"]
+
+
+def test_link_to_create_releases_the_old_profile_and_never_adopts_it() -> None:
+    m = ChildMapping("c1", "create", None, "manual", release_profile_id="p-old")
+    old = profile("p-old", "c1", ("pr-possums",))
+    p = plan([child("c1")], [weekly("b1", "c1", "r-possums")], [old], {"c1": m})
+    assert kinds(p) == ["release_profile", "create_profile"]
+    assert p.operations[1].label.endswith("(instead of profile p-old)")
+    # a profile that a killed create made carries the id too, but it is not the released one
+    made = profile("p-made", "c1", ("pr-possums",))
+    resumed = plan([child("c1")], [weekly("b1", "c1", "r-possums")], [made], {"c1": m})
+    assert [(op.kind, op.profile_id) for op in resumed.operations] == [("link_profile", "p-made")]
+
+
+def test_dont_add_after_link_releases_the_profile_without_archiving_it() -> None:
+    m = ChildMapping("c1", "ignore", None, "manual")
+    p = plan([child("c1")], [weekly("b1", "c1", "r-possums")], [profile("p1", "c1")], {"c1": m})
+    assert kinds(p) == ["release_profile"]
+    assert "kept, not archived" in p.operations[0].label
+
+
+def test_create_on_a_linked_room_creates_a_room_after_releasing_the_old_one() -> None:
+    maps = {**ROOM_MAPS, "r-koalas": RoomMapping("r-koalas", "create", None, "manual", "pr-koalas")}
+    p = plan(
+        [child("c1")],
+        [weekly("b1", "c1", "r-koalas")],
+        [profile("p1", "c1", ("pr-koalas",))],
+        {"c1": linked("c1", "p1")},
+        room_maps=maps,
+    )
+    assert kinds(p)[:2] == ["release_room", "create_room"]
+    assert p.operations[0].portfolio_room_id == "pr-koalas"
+    assert "add_membership" in kinds(p)  # the child joins the new room
+    assert "remove_membership" not in kinds(p)  # and is left in the old one, which is kept
+
+
+def test_relinking_a_room_to_another_portfolio_room_releases_the_old_one_first() -> None:
+    other = PortfolioRoom("pr-whole", "Whole Centre", False, None)
+    maps = {**ROOM_MAPS, "r-koalas": RoomMapping("r-koalas", "link", "pr-whole", "manual")}
+    p = plan(
+        [child("c1")],
+        [weekly("b1", "c1", "r-koalas")],
+        [profile("p1", "c1", ("pr-koalas",))],
+        {"c1": linked("c1", "p1")},
+        prooms=(*PROOMS, other),
+        room_maps=maps,
+    )
+    assert [(op.kind, op.portfolio_room_id) for op in p.operations][:2] == [
+        ("release_room", "pr-koalas"),
+        ("link_room", "pr-whole"),
+    ]
+    assert p.operations[1].label == (
+        "relink room Koalas: from Koalas (pr-koalas) to Whole Centre (pr-whole)"
+    )

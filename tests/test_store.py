@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -511,44 +512,88 @@ def dead_pid() -> int:
     return proc.pid
 
 
-def test_held_lock_names_its_holder(store: Store) -> None:
+LEASE = dt.timedelta(seconds=60)
+
+
+def lock(store: Store, service: str, token: str, **who: object) -> object:
+    values = {"user": "kim", "host": "box", "pid": os.getpid(), **who}
+    return store.acquire_lock(service, token=token, lease=LEASE, **values)  # type: ignore[arg-type]
+
+
+def test_held_lock_names_its_holder_and_a_second_run_of_the_same_process_is_refused(
+    store: Store,
+) -> None:
     add(store)
-    assert store.acquire_lock("sunny", user="kim", host="box", pid=os.getpid()) is None
-    assert store.acquire_lock("sunny", user="kim", host="box", pid=os.getpid()) is None  # ours
-    holder = store.acquire_lock("sunny", user="lee", host="box", pid=os.getppid())
+    assert lock(store, "sunny", "run-1") is None
+    assert lock(store, "sunny", "run-1") is None  # the same run asking again
+    # the same process, another run: refused (the lock belongs to a run, not to a pid)
+    holder = lock(store, "sunny", "run-2")
     assert holder is not None
-    assert (holder.user, holder.host, holder.pid) == ("kim", "box", os.getpid())
-    assert holder.since.tzinfo is not None
+    assert (holder.user, holder.host, holder.pid, holder.token) == (
+        "kim",
+        "box",
+        os.getpid(),
+        "run-1",
+    )
+    assert holder.since.tzinfo is not None and holder.expires_at > holder.since
     assert "kim@box" in holder.describe() and str(os.getpid()) in holder.describe()
     assert store.lock_holder("sunny") == holder
 
-    assert not store.release_lock("sunny", os.getppid())  # not the holder
-    assert store.release_lock("sunny", os.getpid())
+    assert not store.release_lock("sunny", "run-2")  # not the holder
+    assert store.release_lock("sunny", "run-1")
     assert store.lock_holder("sunny") is None
-    assert store.acquire_lock("sunny", user="lee", host="box", pid=os.getppid()) is None
+    assert lock(store, "sunny", "run-2", user="lee") is None
 
 
-def test_stale_lock_on_this_host_is_taken_over_but_not_on_another(store: Store) -> None:
+def test_an_expired_lease_is_taken_over_from_any_host_and_a_live_one_is_not(store: Store) -> None:
     add(store)
     add(store, "other")
+    short = dt.timedelta(seconds=0.2)
+    assert (
+        store.acquire_lock("sunny", token="a", user="cron", host="elsewhere", pid=1, lease=short)
+        is None
+    )
+    assert lock(store, "sunny", "b", host=socket.gethostname()) is not None  # lease still live
+    time.sleep(0.3)
+    assert lock(store, "sunny", "b", host=socket.gethostname()) is None  # expired: taken over
+    assert store.lock_holder("sunny").token == "b"
+    assert not store.renew_lock("sunny", "a", LEASE)  # the old holder learns it lost the lock
+    assert store.renew_lock("sunny", "b", LEASE, run_id=7)
+    assert store.lock_holder("sunny").run_id == 7
+
+    assert lock(store, "other", "c", host="elsewhere", pid=dead_pid()) is None
+    holder = lock(store, "other", "d", host=socket.gethostname())
+    assert holder is not None and holder.host == "elsewhere"  # another host's pid means nothing
+
+
+def test_a_dead_process_on_this_host_is_taken_over_at_once(store: Store) -> None:
+    add(store)
     here = socket.gethostname()
-    gone = dead_pid()
-    assert store.acquire_lock("sunny", user="cron", host=here, pid=gone) is None
-    assert store.acquire_lock("sunny", user="kim", host=here, pid=os.getpid()) is None
+    assert lock(store, "sunny", "a", user="cron", host=here, pid=dead_pid()) is None
+    assert lock(store, "sunny", "b", host=here) is None
     assert store.lock_holder("sunny").user == "kim"
 
-    assert store.acquire_lock("other", user="cron", host="elsewhere", pid=gone) is None
-    holder = store.acquire_lock("other", user="kim", host=here, pid=os.getpid())
-    assert holder is not None and holder.host == "elsewhere"
+
+def test_break_lock_frees_the_service_and_says_who_held_it(store: Store) -> None:
+    add(store)
+    assert store.break_lock("sunny") is None
+    assert lock(store, "sunny", "a", user="cron", host="far") is None
+    holder = store.break_lock("sunny")
+    assert holder is not None and (holder.user, holder.host) == ("cron", "far")
+    assert store.lock_holder("sunny") is None
+    assert not store.renew_lock("sunny", "a", LEASE)
 
 
 CONTENDER = textwrap.dedent(
     """
-    import os, socket, sys
+    import datetime, os, socket, sys
     from smtui.store import open_store
     store = open_store(sys.argv[1])
     sys.stdin.readline()  # wait for the start signal
-    holder = store.acquire_lock("sunny", user="u", host=socket.gethostname(), pid=os.getpid())
+    holder = store.acquire_lock(
+        "sunny", token=str(os.getpid()), user="u", host=socket.gethostname(), pid=os.getpid(),
+        lease=datetime.timedelta(seconds=60),
+    )
     print("got" if holder is None else f"held {holder.pid}", flush=True)
     sys.stdin.read()  # stay alive (holding the lock) until told to exit
     """
@@ -594,7 +639,7 @@ def test_remove_service_leaves_nothing_behind(store: Store) -> None:
             name, kind="setup", dry_run=False, as_of=None, fingerprint="f", who="kim"
         )
         store.record_ops(run_id, name, [{"op_id": "x", "kind": "k", "label": "l"}])
-        store.acquire_lock(name, user="kim", host="box", pid=os.getpid())
+        lock(store, name, "run-1")
     sid = service_id(store, "sunny")
     other = service_id(store, "other")
     child_tables = [t for t in metadata.tables if t != "service"]

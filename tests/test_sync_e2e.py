@@ -239,14 +239,22 @@ def test_a_second_run_is_refused_naming_the_holder(
 ) -> None:
     db = tmp_path / "smtui.db"
     store = _set_up(sandbox_world, db)
+    lease = dt.timedelta(seconds=60)
     assert (
-        store.acquire_lock(SERVICE, user="alice", host=socket.gethostname(), pid=os.getpid())
+        store.acquire_lock(
+            SERVICE,
+            token="alice-run",
+            user="alice",
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            lease=lease,
+        )
         is None
     )
     try:
         result = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
     finally:
-        store.release_lock(SERVICE, os.getpid())
+        store.release_lock(SERVICE, "alice-run")
     assert result.returncode == 4
     assert "alice" in result.stdout + result.stderr
     assert str(os.getpid()) in result.stdout + result.stderr

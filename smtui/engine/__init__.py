@@ -5,6 +5,7 @@ the two front ends cannot drift apart. Functions block; the TUI calls them from 
 """
 
 from smtui.engine.errors import EngineError, Locked, NotSetUp, StalePlan
+from smtui.engine.lease import running_here, unlock
 from smtui.engine.mapping import (
     MAPPING_COLUMNS,
     MappingCheck,
@@ -81,6 +82,7 @@ __all__ = [
     "room_rows",
     "run_events",
     "run_sync",
+    "running_here",
     "runs",
     "service_config",
     "service_summaries",
@@ -91,6 +93,7 @@ __all__ = [
     "turn_off",
     "turn_on",
     "uninvited",
+    "unlock",
     "update_settings",
     "who_am_i",
 ]

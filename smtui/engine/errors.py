@@ -23,9 +23,8 @@ class StalePlan(EngineError):
 
 class Locked(EngineError):
     def __init__(self, service: str, holder: LockInfo) -> None:
-        since = holder.since.strftime("%Y-%m-%d %H:%M:%S")
         super().__init__(
-            f"{service} is being synced by {holder.user}@{holder.host} (pid {holder.pid}) "
-            f"since {since}; try again when it finishes"
+            f"{holder.describe()}; try again when it finishes, or `smtui service unlock "
+            f"{service}` if that run is gone"
         )
         self.holder = holder

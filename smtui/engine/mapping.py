@@ -17,6 +17,8 @@ from smtui.match import candidates_for, search_profiles
 from smtui.plan import plan_sync, shared_profiles
 from smtui.records import (
     ChildMapping,
+    PortfolioRoom,
+    Profile,
     RoomMapping,
 )
 from smtui.store import Store
@@ -172,6 +174,52 @@ def profile_candidates(
     return out
 
 
+def decide_child(
+    before: ChildMapping,
+    action: str,
+    profile_id: str | None,
+    carrier_id: str | None,
+    *,
+    reason: str,
+) -> ChildMapping:
+    """A person's decision for one child, as the mapping the next run carries out.
+
+    ``carrier_id`` is the live profile that carries the child's CCMS id in the last read. A
+    different profile or a new one means that profile is released first (the plan says so), and
+    the values last synced belong to the old profile, so the new one starts as a first link
+    (only its empty fields are filled). "Don't add" keeps nothing: the plan releases the profile.
+    """
+    same = action == "link" and profile_id == before.profile_id and before.action == "link"
+    synced = (
+        {}
+        if same
+        else {"synced_first_name": None, "synced_last_name": None, "synced_birth_date": None}
+    )
+    return dataclasses.replace(
+        before,
+        action=action,  # type: ignore[arg-type]
+        profile_id=profile_id if action in ("link", "review") else None,
+        origin="manual",
+        score=100.0 if action == "link" else before.score,
+        reason=reason,
+        release_profile_id=carrier_id if action == "create" and carrier_id else None,
+        **synced,
+    )
+
+
+def decide_room(
+    before: RoomMapping, action: str, portfolio_room_id: str | None, carrier_id: str | None
+) -> RoomMapping:
+    """A person's decision for one room. Unlinking keeps the portfolio room (relink restores
+    it); "create" forgets it and remembers the room that carries the CCMS id, to be released."""
+    if action == "ignore":
+        kept = portfolio_room_id or before.portfolio_room_id
+        return RoomMapping(before.room_id, "ignore", kept, "manual")
+    if action == "create":
+        return RoomMapping(before.room_id, "create", None, "manual", carrier_id)
+    return RoomMapping(before.room_id, "link", portfolio_room_id, "manual")
+
+
 def set_children(
     store: Store,
     name: str,
@@ -196,6 +244,8 @@ def set_children(
         raise EngineError(f"no child {sorted(unknown)[0]} in {name}'s last read")
     if action == "link" and profile_id not in {p.id for p in portfolio.profiles}:
         raise EngineError(f"no profile {profile_id} in {name}'s last read")
+    carriers = _carriers(portfolio.profiles)
+    reasons = {"link": "linked by a person", "create": "created by a person's choice"}
     previous, updated = [], []
     for cid in child_ids:
         before = maps.get(cid) or ChildMapping(cid, "review")
@@ -203,23 +253,13 @@ def set_children(
             if before.action != "review" or before.profile_id is None:
                 continue
             after = dataclasses.replace(before, action="link", origin="manual")
-        elif action == "link":
-            after = dataclasses.replace(
-                before,
-                action="link",
-                profile_id=profile_id,
-                origin="manual",
-                score=100.0,
-                reason="linked by a person",
-            )
         else:
-            keep_profile = before.profile_id if before.synced_first_name else None
-            after = dataclasses.replace(
+            after = decide_child(
                 before,
-                action=action,
-                profile_id=keep_profile,
-                origin="manual",
-                reason="created by a person's choice" if action == "create" else "don't add",
+                action,
+                profile_id,
+                carriers.get(cid),
+                reason=reasons.get(action, "don't add"),
             )
         previous.append(before)
         updated.append(after)
@@ -252,21 +292,25 @@ def set_rooms(
         raise EngineError(f"no room {sorted(unknown)[0]} in {name}'s last read")
     if action == "link" and portfolio_room_id not in {r.id for r in portfolio.rooms}:
         raise EngineError(f"no portfolio room {portfolio_room_id} in {name}'s last read")
+    carriers = _carriers(portfolio.rooms)
     previous, updated = [], []
     for rid in room_ids:
         before = maps.get(rid) or RoomMapping(rid, "create")
-        if action == "link":
-            after = RoomMapping(rid, "link", portfolio_room_id, "manual")
-        elif action == "relink":
+        if action == "relink":
             if before.portfolio_room_id is None:
                 raise EngineError(f"room {rid} was never linked: use link or create")
-            after = RoomMapping(rid, "link", before.portfolio_room_id, "manual")
+            after = decide_room(before, "link", before.portfolio_room_id, carriers.get(rid))
         else:
-            after = RoomMapping(rid, action, before.portfolio_room_id, "manual")  # type: ignore[arg-type]
+            after = decide_room(before, action, portfolio_room_id, carriers.get(rid))
         previous.append(before)
         updated.append(after)
     store.set_room_mappings(name, updated, who=who, reason=f"set {action}")
     return previous
+
+
+def _carriers(records: Iterable[Profile | PortfolioRoom]) -> dict[str, str]:
+    """CCMS id -> the live portfolio record carrying it (the portfolio allows one)."""
+    return {r.external_ref: r.id for r in records if r.external_ref and not r.archived}
 
 
 def restore_rooms(store: Store, name: str, previous: Iterable[RoomMapping], *, who: str) -> None:
@@ -365,6 +409,7 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
     children, rooms = {c.id for c in ccms.children}, {r.id for r in ccms.rooms}
     profiles, prooms = {p.id for p in portfolio.profiles}, {r.id for r in portfolio.rooms}
     child_maps, room_maps = store.child_mappings(name), store.room_mappings(name)
+    carriers, room_carriers = _carriers(portfolio.profiles), _carriers(portfolio.rooms)
     new_children: list[ChildMapping] = []
     new_rooms: list[RoomMapping] = []
     with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's "CSV UTF-8"
@@ -402,12 +447,8 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
                 before = child_maps.get(cid) or ChildMapping(cid, "review")
                 if (before.action, before.profile_id) != (action, target):
                     new_children.append(
-                        dataclasses.replace(
-                            before,
-                            action=action,
-                            profile_id=target,
-                            origin="manual",  # type: ignore[arg-type]
-                            reason="imported from CSV",
+                        decide_child(
+                            before, action, target, carriers.get(cid), reason="imported from CSV"
                         )
                     )
             elif kind == "room":
@@ -422,7 +463,9 @@ def import_mappings(store: Store, name: str, path: os.PathLike[str] | str, *, wh
                     continue
                 before_room = room_maps.get(cid) or RoomMapping(cid, "create")
                 if (before_room.action, before_room.portfolio_room_id) != (action, target):
-                    new_rooms.append(RoomMapping(cid, action, target, "manual"))  # type: ignore[arg-type]
+                    new_rooms.append(
+                        decide_room(before_room, action, target, room_carriers.get(cid))
+                    )
             else:
                 bad.append(f"{where}: kind must be child or room, got {kind!r}")
                 bad_lines.append(line)

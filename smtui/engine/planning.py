@@ -38,6 +38,20 @@ def plan_for(
     )
 
 
+def relink_labels(plan: Plan) -> tuple[str, ...]:
+    """The operations that carry out a person's change of a mapping after setup, named, so a
+    confirmation shows "Leilani Chavez: from prf_a57d to prf_9c21", not only a count."""
+    releases = ("release_profile", "release_room")
+    released = {op.child_id or op.room_id for op in plan.operations if op.kind in releases}
+    return tuple(
+        op.label
+        for op in plan.operations
+        if op.kind in releases
+        or (op.kind in ("link_profile", "create_profile") and op.child_id in released)
+        or (op.kind in ("link_room", "create_room") and op.room_id in released)
+    )
+
+
 def to_preview(name: str, plan: Plan) -> PlanPreview:
     ops = plan.operations
     return PlanPreview(
@@ -48,7 +62,8 @@ def to_preview(name: str, plan: Plan) -> PlanPreview:
         archives=tuple(op.label for op in ops if op.kind == "archive_profile"),
         room_removals=tuple(op.label for op in ops if op.kind == "archive_room"),
         held=tuple(op.label for op in ops if op.held),
-        warnings=tuple(plan.warnings),
+        warnings=tuple(w.text for w in plan.warnings),
+        relinks=relink_labels(plan),
         needs_review=len(plan.needs_review),
         is_empty=plan.is_empty,
     )

@@ -28,8 +28,19 @@ def tokens_for(cfg: ServiceConfig) -> tuple[str, str]:
     return ccms, portfolio
 
 
+def require_on(cfg: ServiceConfig) -> None:
+    """A turned-off service is never read or written: refresh, sync and Update all refuse."""
+    if not cfg.enabled:
+        raise EngineError(
+            f"{cfg.name} is turned off: `smtui service set {cfg.name} --on` turns it on"
+        )
+
+
 @contextmanager
 def clients_for(cfg: ServiceConfig) -> Iterator[tuple[CcmsClient, PortfolioClient]]:
+    """Both clients of an enabled service (every read and write of a vendor goes through
+    here, so no path can reach a turned-off service)."""
+    require_on(cfg)
     ccms_token, portfolio_token = tokens_for(cfg)
     with (
         CcmsClient(cfg.ccms_url, ccms_token, page_size=500) as ccms,

@@ -73,11 +73,7 @@ def explain(store: Store, name: str, child_id: str, as_of: dt.date | None = None
         lines.append("next sync: never touches this child (don't add)")
     else:
         lines.append("next sync: nothing to do for this child")
-    lines.extend(
-        f"warning: {w}"
-        for w in plan.warnings
-        if f"({child_id})" in w or w.startswith(f"child {child_id}:")
-    )
+    lines.extend(f"warning: {w.text}" for w in plan.warnings if child_id in w.child_ids)
     return lines
 
 

@@ -25,12 +25,18 @@ from smtui.views import (
 Progress = Callable[[str], None]
 
 
+def host_name() -> str:
+    """This machine's name in locks and run records; `SMTUI_HOSTNAME` overrides it (a
+    container's random name says nothing, and tests stand in for a second host)."""
+    return os.environ.get("SMTUI_HOSTNAME") or socket.gethostname()
+
+
 def who_am_i() -> str:
     try:
         user = getpass.getuser()
     except OSError:
         user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
+    return f"{user}@{host_name()}"
 
 
 def open_store(url: str | None = None) -> Store:
@@ -190,9 +196,12 @@ def turn_off(store: Store, name: str, *, purge: bool) -> None:
 
 
 def turn_on(store: Store, name: str) -> None:
+    """Sync a service again, starting from a fresh read: what was cached before it was turned
+    off is stale, so it is dropped (the app re-reads at once; a sync reads anyway)."""
     cfg = service_config(store, name)
     state = "active" if cfg.set_up_at is not None else "not set up"
     store.update_service(name, enabled=True, state=state)
+    store.purge_cache(name)
 
 
 def _summary(store: Store, cfg: ServiceConfig) -> ServiceSummary:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from smtui import rules
 from smtui.apply import DEFAULT_WORKERS, ApplyOutcome, apply_plan
-from smtui.engine.errors import EngineError, Locked, NotSetUp, StalePlan
+from smtui.engine.errors import EngineError, NotSetUp, StalePlan
+from smtui.engine.lease import Lease, hold
 from smtui.engine.mapping import propose
 from smtui.engine.planning import plan_for
-from smtui.engine.reading import clients_for, read_both
+from smtui.engine.reading import clients_for, read_both, require_on
 from smtui.engine.reports import run_summary
 from smtui.engine.services import service_config, who_am_i
 from smtui.plan import Plan
@@ -121,12 +120,16 @@ def _adopt_created(
 def _close_interrupted(store: Store, name: str, run_id: int) -> None:
     """Settle the journal of a run that was killed, now that both sides were read afresh.
 
-    Whatever those operations did is in the fresh read (and adopted above), so the new plan covers
-    what is left; the old entries are closed so they are not reported again.
+    Called holding the service's lease, so every other run still marked running lost its own
+    (it expired, or a person broke it): none of them can still be working. Whatever their
+    operations did is in the fresh read (and adopted above), so the new plan covers what is
+    left; the old entries are closed, keeping the first real error, so they are not reported
+    again.
     """
     note = f"interrupted; re-read and re-planned by run {run_id}"
     for op in store.unfinished_ops(name, exclude_run=run_id):
-        store.set_op_state(op.run_id, op.op_id, "failed", error=note)
+        error = f"{op.error}; {note}" if op.error else note
+        store.set_op_state(op.run_id, op.op_id, "failed", error=error)
     for record in store.runs(name, limit=50):
         if record.id != run_id and record.result == "running":
             store.finish_run(record.id, "failed", {"message": note})
@@ -184,31 +187,36 @@ def run_sync(
     """
     who = who or who_am_i()
     cfg = service_config(store, name)
-    if not cfg.enabled:
-        raise EngineError(f"{name} is turned off: `smtui service set {name} --on` turns it on")
+    require_on(cfg)
     if cfg.set_up_at is None and not setup:
         raise NotSetUp(f"{name} is not set up yet: run `smtui setup {name}` first")
-    holder = store.acquire_lock(
-        name, user=who.split("@")[0], host=socket.gethostname(), pid=os.getpid()
-    )
-    if holder is not None:
-        raise Locked(name, holder)
-    kind = "setup" if cfg.set_up_at is None else "approve" if approve else "sync"
-    try:
+    with hold(store, name, who) as lease:
+        cfg = service_config(store, name)  # as it is now that no other run can change it
+        require_on(cfg)
+        kind = "setup" if cfg.set_up_at is None else "approve" if approve else "sync"
         as_of = as_of or rules.today_in(cfg.timezone)
         run_id = store.start_run(
             name, kind=kind, dry_run=False, as_of=as_of, fingerprint=fingerprint or "", who=who
         )
+        lease.attach(run_id)
         try:
             return _run_locked(
-                store, cfg, run_id, as_of, fingerprint, approve, on_event, progress, who, workers
+                store,
+                cfg,
+                run_id,
+                as_of,
+                fingerprint,
+                approve,
+                on_event,
+                progress,
+                who,
+                workers,
+                lease,
             )
         except BaseException as exc:
             message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
             store.finish_run(run_id, "failed", {"message": message})
             raise
-    finally:
-        store.release_lock(name, os.getpid())
 
 
 def _run_locked(
@@ -222,6 +230,7 @@ def _run_locked(
     progress: Progress | None,
     who: str,
     workers: int,
+    lease: Lease,
 ) -> SyncResult:
     name = cfg.name
     with clients_for(cfg) as (ccms_client, portfolio_client):
@@ -262,9 +271,10 @@ def _run_locked(
             who=who,
             on_event=on_event,
             workers=workers,
+            stop=lambda: lease.lost,
         )
         remaining = 0
-        if outcome.done:
+        if outcome.done and not lease.lost:
             if progress:
                 progress("Verifying the portfolio…")
             after = portfolio_client.snapshot()
@@ -272,7 +282,7 @@ def _run_locked(
             recheck = plan_for(store, name, ccms, after, as_of, approve=approve)
             remaining = sum(1 for op in recheck.operations if not op.held)
     incomplete = ccms.problems + portfolio.problems
-    if outcome.failed or outcome.unknown:
+    if outcome.failed or outcome.unknown or outcome.not_started:
         result = "partial" if outcome.done else "failed"
     elif remaining or incomplete:
         result = "partial"
@@ -280,7 +290,17 @@ def _run_locked(
         result = "held" if outcome.held else "ok"
     if cfg.set_up_at is None and result in ("ok", "held", "partial"):
         store.update_service(name, state="active", set_up_at=dt.datetime.now(dt.UTC))
-    message = "; ".join([*outcome.errors[:3], *(f"read incomplete: {p}" for p in incomplete)])
+    lost = (
+        [
+            f"the run lost its lock (lease expired or `smtui service unlock`): "
+            f"{outcome.not_started} operation(s) not started"
+        ]
+        if outcome.not_started
+        else []
+    )
+    message = "; ".join(
+        [*lost, *outcome.errors[:3], *(f"read incomplete: {p}" for p in incomplete)]
+    )
     if remaining:
         message = (message + "; " if message else "") + (
             f"verification found {remaining} differences left"

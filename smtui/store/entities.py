@@ -97,8 +97,17 @@ class LockInfo:
     host: str
     pid: int
     since: dt.datetime
+    token: str = ""
+    expires_at: dt.datetime | None = None
+    run_id: int | None = None
 
     def describe(self) -> str:
-        when = self.since.strftime("%Y-%m-%d %H:%M UTC")
+        when = self.since.strftime("%Y-%m-%d %H:%M:%S UTC")
         who = f"{self.user}@{self.host} (pid {self.pid})"
-        return f"{self.service} is being synced by {who} since {when}"
+        run = f", run {self.run_id}" if self.run_id is not None else ""
+        until = (
+            f"; its lease ends {self.expires_at.strftime('%H:%M:%S UTC')} unless renewed"
+            if self.expires_at is not None
+            else ""
+        )
+        return f"{self.service} is being synced by {who}{run} since {when}{until}"

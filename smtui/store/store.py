@@ -438,42 +438,89 @@ class Store:
 
     # --- lock ---------------------------------------------------------------------------------
 
-    def acquire_lock(self, service: str, *, user: str, host: str, pid: int) -> LockInfo | None:
-        """Take the service's sync lock: None if now ours, else who holds it.
+    def acquire_lock(
+        self,
+        service: str,
+        *,
+        token: str,
+        user: str,
+        host: str,
+        pid: int,
+        lease: dt.timedelta,
+    ) -> LockInfo | None:
+        """Take the service's sync lock for the run ``token``: None if now ours, else the holder.
 
         The row's primary key makes the insert the arbiter, so two processes racing get exactly
-        one lock. A lock left by a dead process on this host is taken over.
+        one lock; an expired lease is taken over by a conditional update, which is atomic on
+        SQLite and PostgreSQL alike. A holder on this host whose process is gone is taken over
+        at once rather than at the end of its lease.
         """
         for _attempt in range(5):
+            now = utcnow()
+            row = {
+                "token": token,
+                "user": user,
+                "host": host,
+                "pid": pid,
+                "run_id": None,
+                "since": now,
+                "expires_at": now + lease,
+            }
             try:
                 with self._write() as conn:
                     sid = _service_id(conn, service)
-                    conn.execute(
-                        insert(LOCK).values(
-                            service_id=sid, user=user, host=host, pid=pid, since=utcnow()
-                        )
-                    )
+                    conn.execute(insert(LOCK).values(service_id=sid, **row))
                 return None
             except IntegrityError:
                 pass
+            with self._write() as conn:
+                sid = _service_id(conn, service)
+                taken = conn.execute(
+                    update(LOCK)
+                    .where(LOCK.c.service_id == sid, LOCK.c.expires_at < now)
+                    .values(**row)
+                ).rowcount
+            if taken:
+                return None
             holder = self.lock_holder(service)
             if holder is None:
                 continue  # released meanwhile: try again
-            if holder.host == host and holder.pid == pid:
-                return None  # already ours
+            if holder.token == token:
+                return None
             if holder.host != host or _pid_alive(holder.pid):
                 return holder
-            self._break_stale_lock(service, holder)
+            self._delete_lock(service, holder.token)  # its process is gone
         return self.lock_holder(service)
 
-    def release_lock(self, service: str, pid: int, *, host: str | None = None) -> bool:
-        """Release the lock if ``pid`` (on ``host``, when given) holds it; True if released."""
+    def renew_lock(
+        self, service: str, token: str, lease: dt.timedelta, *, run_id: int | None = None
+    ) -> bool:
+        """Extend the lease of the run ``token`` (and note its run); False if it is not ours
+        any more (expired and taken over, or broken by ``smtui service unlock``)."""
+        values: dict[str, Any] = {"expires_at": utcnow() + lease}
+        if run_id is not None:
+            values["run_id"] = run_id
         with self._write() as conn:
             sid = _service_id(conn, service)
-            query = delete(LOCK).where(LOCK.c.service_id == sid, LOCK.c.pid == pid)
-            if host is not None:
-                query = query.where(LOCK.c.host == host)
-            return conn.execute(query).rowcount > 0
+            return (
+                conn.execute(
+                    update(LOCK)
+                    .where(LOCK.c.service_id == sid, LOCK.c.token == token)
+                    .values(**values)
+                ).rowcount
+                > 0
+            )
+
+    def release_lock(self, service: str, token: str) -> bool:
+        """Release the lock if the run ``token`` holds it; True if released."""
+        return self._delete_lock(service, token)
+
+    def break_lock(self, service: str) -> LockInfo | None:
+        """Free the service whoever holds it (a person's decision); returns who held it."""
+        holder = self.lock_holder(service)
+        if holder is not None and not self._delete_lock(service, holder.token):
+            return self.break_lock(service)  # changed hands meanwhile: break the new holder
+        return holder
 
     def lock_holder(self, service: str) -> LockInfo | None:
         with self._read() as conn:
@@ -481,21 +528,23 @@ class Store:
             row = conn.execute(select(LOCK).where(LOCK.c.service_id == sid)).first()
         if row is None:
             return None
-        return LockInfo(service=service, user=row.user, host=row.host, pid=row.pid, since=row.since)
+        return LockInfo(
+            service=service,
+            user=row.user,
+            host=row.host,
+            pid=row.pid,
+            since=row.since,
+            token=row.token,
+            expires_at=row.expires_at,
+            run_id=row.run_id,
+        )
 
-    def _break_stale_lock(self, service: str, holder: LockInfo) -> None:
-        # Delete only that exact row: if another process broke it first and took the lock, the
-        # new row differs and survives.
+    def _delete_lock(self, service: str, token: str) -> bool:
+        # Only that holder's row: if another run took the lock meanwhile, its row survives.
         with self._write() as conn:
             sid = _service_id(conn, service)
-            conn.execute(
-                delete(LOCK).where(
-                    LOCK.c.service_id == sid,
-                    LOCK.c.host == holder.host,
-                    LOCK.c.pid == holder.pid,
-                    LOCK.c.since == holder.since,
-                )
-            )
+            query = delete(LOCK).where(LOCK.c.service_id == sid, LOCK.c.token == token)
+            return conn.execute(query).rowcount > 0
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -551,6 +600,7 @@ def _load_child_mappings(
         c.synced_first_name,
         c.synced_last_name,
         c.synced_birth_date,
+        c.release_profile_id,
     ).where(c.service_id == sid)
     if only is not None and len(only) <= _FEW_KEYS:
         query = query.where(c.child_id.in_(list(only)))
@@ -561,7 +611,9 @@ def _load_room_mappings(
     conn: Connection, sid: int, only: Collection[str] | None = None
 ) -> dict[str, RoomMapping]:
     c = ROOM_MAP.c
-    query = select(c.room_id, c.action, c.portfolio_room_id, c.origin).where(c.service_id == sid)
+    query = select(c.room_id, c.action, c.portfolio_room_id, c.origin, c.release_room_id).where(
+        c.service_id == sid
+    )
     if only is not None and len(only) <= _FEW_KEYS:
         query = query.where(c.room_id.in_(list(only)))
     return {r[0]: RoomMapping(*r) for r in conn.execute(query)}

@@ -188,6 +188,7 @@ class ChildMappingRow(StoreModel, table=True):
     synced_first_name: str | None = None
     synced_last_name: str | None = None
     synced_birth_date: dt.date | None = None
+    release_profile_id: str | None = None
     who: str
     updated_at: dt.datetime = Field(sa_type=UtcDateTime)
 
@@ -200,6 +201,7 @@ class RoomMappingRow(StoreModel, table=True):
     action: str
     portfolio_room_id: str | None = None
     origin: str
+    release_room_id: str | None = None
     who: str
     updated_at: dt.datetime = Field(sa_type=UtcDateTime)
 
@@ -255,12 +257,20 @@ class JournalOpRow(StoreModel, table=True):
 
 
 class ServiceLockRow(StoreModel, table=True):
-    """At most one row per service: the primary key is the lock."""
+    """At most one row per service: the primary key is the lock.
+
+    The holder is its ``token`` (one per run, never a pid: one process may run several syncs,
+    and pids are reused); the lease ends at ``expires_at`` unless the holder renews it, so a
+    holder that died anywhere, on any host, frees the service within one lease.
+    """
 
     __tablename__ = "service_lock"
 
     service_id: int = Field(foreign_key=SERVICE_FK, ondelete="CASCADE", primary_key=True)
+    token: str
     user: str
     host: str
     pid: int
+    run_id: int | None = None
     since: dt.datetime = Field(sa_type=UtcDateTime)
+    expires_at: dt.datetime = Field(sa_type=UtcDateTime)
