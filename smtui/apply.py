@@ -65,7 +65,11 @@ class _Run:
     # CCMS ids whose old record still carries them: the new record must not take them yet
     unreleased: set[str] = field(default_factory=set)
     stop: Callable[[], bool] | None = None
+    done_before: dict[str, int] = field(default_factory=dict)  # create op id -> successes
     outcome: ApplyOutcome = field(default_factory=ApplyOutcome)
+
+    def key(self, op: Operation) -> str:
+        return idempotency_key(self.service, op, self.done_before.get(op.id, 0))
 
     def emit(self, op: Operation, state: str, error: str | None = None) -> None:
         if self.on_event is not None:
@@ -126,8 +130,17 @@ class _Run:
         )
 
 
-def idempotency_key(service: str, op: Operation) -> str:
-    return f"smtui-{service}-{op.id}"
+#: Creates carry an Idempotency-Key: a resumed create gets its record back, never a second one.
+CREATES = ("create_room", "create_profile")
+
+
+def idempotency_key(service: str, op: Operation, done_before: int = 0) -> str:
+    """The key of one create. The same create done again after it succeeded (a person chose
+    "create" for a child whose profile smtui created at setup) is a new change, not a replay:
+    the count of earlier successes tells them apart, and stays the same while a killed create
+    is retried."""
+    suffix = f"-{done_before}" if done_before else ""
+    return f"smtui-{service}-{op.id}{suffix}"
 
 
 def _fields(op: Operation) -> dict[str, Any]:
@@ -145,7 +158,7 @@ def _execute(run: _Run, op: Operation) -> None:
             room = client.create_room(
                 name=f["name"],
                 external_ref=op.room_id,
-                idempotency_key=idempotency_key(run.service, op),
+                idempotency_key=run.key(op),
             )
             run.remember_room(op.room_id or "", room.id)
         case "link_room":
@@ -168,7 +181,7 @@ def _execute(run: _Run, op: Operation) -> None:
                 birth_date=f.get("birth_date"),
                 external_ref=op.child_id,
                 room_ids=room_ids,
-                idempotency_key=idempotency_key(run.service, op),
+                idempotency_key=run.key(op),
             )
             run.remember_child(op.child_id or "", profile.id)
         case "link_profile" | "update_profile":
@@ -273,6 +286,9 @@ def apply_plan(
         who=who,
         on_event=on_event,
         stop=stop,
+        done_before=store.done_counts(service, CREATES)
+        if any(op.kind in CREATES for op in plan.operations)
+        else {},
     )
     for op in plan.operations:
         if op.held:

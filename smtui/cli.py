@@ -789,10 +789,11 @@ def mapping() -> None:
     """Set, export and import child and room mappings."""
 
 
-def _parse_action(value: str) -> tuple[str, str | None]:
+def _parse_action(value: str, extra: tuple[str, ...] = ()) -> tuple[str, str | None]:
     action, _, target = value.partition(":")
-    if action not in ("link", "create", "ignore") or (action == "link") != bool(target):
-        fail(f"action {value!r} is not one of link:ID, create, ignore")
+    allowed = ("link", "create", "ignore", *extra)
+    if action not in allowed or (action == "link") != bool(target):
+        fail(f"action {value!r} is not one of link:ID, {', '.join(allowed[1:])}")
     return action, target or None
 
 
@@ -830,14 +831,15 @@ def mapping_set(ctx: Ctx, name: str, child: str, action: str, force: bool) -> No
 @mapping.command("room")
 @click.argument("name")
 @click.argument("room")
-@click.argument("action", metavar="link:PORTFOLIO_ROOM|create|ignore")
+@click.argument("action", metavar="link:PORTFOLIO_ROOM|create|ignore|relink")
 @pass_ctx
 @friendly
 def mapping_room(ctx: Ctx, name: str, room: str, action: str) -> None:
-    """Decide for one CCMS room (ignore = unlink: the sync never touches it)."""
+    """Decide for one CCMS room (ignore = unlink, e.g. over a holiday closure: the sync never
+    touches it; relink links it again to the portfolio room it had)."""
     from smtui import engine
 
-    kind, target = _parse_action(action)
+    kind, target = _parse_action(action, ("relink",))
     engine.set_rooms(ctx.store, name, [room], kind, portfolio_room_id=target, who=engine.who_am_i())
     echo(f"{name}: room {room} -> {action}")
 

@@ -89,7 +89,13 @@ def _adopt_created(
     adopted = []
     for p in portfolio.profiles:
         m = child_maps.get(p.external_ref or "")
-        if m is not None and m.action == "create" and m.profile_id is None:
+        if (
+            m is not None
+            and m.action == "create"
+            and m.profile_id is None
+            and p.id != m.release_profile_id  # the profile a person chose "create" over
+            and not p.archived
+        ):
             child = children.get(m.child_id)
             adopted.append(
                 dataclasses.replace(
@@ -110,6 +116,8 @@ def _adopt_created(
         if r.external_ref in room_maps
         and room_maps[r.external_ref].action == "create"
         and room_maps[r.external_ref].portfolio_room_id is None
+        and r.id != room_maps[r.external_ref].release_room_id
+        and not r.archived
     ]
     if rooms_adopted:
         store.set_room_mappings(

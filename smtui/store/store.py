@@ -15,7 +15,17 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from smtui.records import (
@@ -424,6 +434,17 @@ class Store:
                 query = query.where(OP.c.run_id != exclude_run)
             rows = conn.execute(query).all()
         return [_op_record(r) for r in rows]
+
+    def done_counts(self, service: str, kinds: Collection[str]) -> dict[str, int]:
+        """How many times each operation of these kinds was done (op id -> count)."""
+        with self._read() as conn:
+            sid = _service_id(conn, service)
+            rows = conn.execute(
+                select(OP.c.op_id, func.count())
+                .where(OP.c.service_id == sid, OP.c.kind.in_(list(kinds)), OP.c.state == "done")
+                .group_by(OP.c.op_id)
+            ).all()
+        return {op_id: int(n) for op_id, n in rows}
 
     def last_success(self, service: str) -> dt.datetime | None:
         """When the last real run that finished 'ok' ended (for "next due")."""

@@ -102,6 +102,7 @@ class ConfirmPlanScreen(Dialog):
                 for kind, n in sorted(p.counts.items())
                 if n
             )
+        out += _lines("Mapping changes (old records are kept, not archived)", p.relinks, "cyan")
         out += _lines("Archive these profiles", p.archives, "red")
         out += _lines("Remove these rooms", p.room_removals, "red")
         out += _lines("Held for approval, not done now", p.held, "magenta")

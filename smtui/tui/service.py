@@ -63,6 +63,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         self.service = service
         self.set_up: bool | None = None
         self.summary: ServiceSummary | None = None
+        self.enabled = True
         self.busy: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -99,12 +100,16 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
             self.refresh_both()
         try:
             children = engine.child_rows(app.store, self.service, as_of=app.as_of)
+            rooms = engine.room_rows(app.store, self.service, as_of=app.as_of)
         except engine.EngineError:
-            if refresh or cfg.set_up_at is not None:
+            if not cfg.enabled:  # turned off (and purged): nothing to show, nothing to read
+                children, rooms = [], []
+            elif refresh or cfg.set_up_at is not None:
                 raise
-            self.refresh_both()
-            children = engine.child_rows(app.store, self.service, as_of=app.as_of)
-        rooms = engine.room_rows(app.store, self.service, as_of=app.as_of)
+            else:
+                self.refresh_both()
+                children = engine.child_rows(app.store, self.service, as_of=app.as_of)
+                rooms = engine.room_rows(app.store, self.service, as_of=app.as_of)
         summary = engine.service_summary(app.store, self.service)
         cfg = engine.service_config(app.store, self.service)
         app.call_from_thread(self.loaded, cfg, summary, children, rooms)
@@ -124,6 +129,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
 
     def loaded(self, cfg: Any, summary: ServiceSummary, children: list, rooms: list) -> None:
         self.set_up = cfg.set_up_at is not None
+        self.enabled = cfg.enabled
         self.summary = summary
         self.query_one(ChildrenPane).set_rows(children)
         self.query_one(RoomsPane).set_rows(rooms)
@@ -140,7 +146,15 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         status = Text.assemble(
             (s.state, STATE_STYLES.get(s.state, "")), no_wrap=True, overflow="ellipsis"
         )
+        if not self.enabled:
+            status.append(" · turned off: nothing is read or synced (F5 settings turns it on)")
+            self.query_one("#svc-status", Static).update(status)
+            self.sub_title = s.state
+            self.refresh_bindings()
+            return
         status.append(f" · {len(self.query_one(ChildrenPane).rows):,} children")
+        if engine.running_here(self.service) and not self.busy:
+            status.append(" · syncing now (started on the services screen)", style="bold cyan")
         if s.last_sync_at is not None:
             status.append(f" · last sync {s.last_result}, {ago(s.last_sync_at, self.app.now())}")
         self.query_one("#svc-status", Static).update(status)
@@ -180,6 +194,10 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
     # --- keys --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("setup", "update", "refresh") and not self.enabled:
+            return False  # off means off: the footer stops offering them
+        if action in ("setup", "update", "refresh") and engine.running_here(self.service):
+            return None  # a run of this service is under way in this app
         if action == "setup":
             return False if self.set_up else (None if self.busy or self.set_up is None else True)
         if action == "update":
@@ -225,7 +243,9 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         self.show_status()
 
     def on_settings_pane_changed(self, event: SettingsPane.Changed) -> None:
-        self.load()
+        if event.turned_on:
+            self.begin("Reading both systems…")
+        self.load(refresh=event.turned_on)
 
     def on_sync_log_pane_history_changed(self, event: SyncLogPane.HistoryChanged) -> None:
         """A run from cron or another shell changes the state ("held for approval") and the

@@ -67,7 +67,12 @@ def parse_settings(values: dict[str, str]) -> dict[str, Any]:
 
 class SettingsPane(ReportsWorkerErrors, Vertical):
     class Changed(Message):
-        """Settings or the on/off state changed, so the service screen re-reads its summary."""
+        """Settings or the on/off state changed, so the service screen re-reads its summary;
+        ``turned_on`` asks it to start from a fresh read of both systems."""
+
+        def __init__(self, turned_on: bool = False) -> None:
+            super().__init__()
+            self.turned_on = turned_on
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+o", "turn_off", "Turn off", id="settings.turn_off")
@@ -133,7 +138,7 @@ class SettingsPane(ReportsWorkerErrors, Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "turn_off":
-            return True if self.enabled else None
+            return self.enabled  # hidden while off: the Turn on button is there instead
         return True
 
     def action_turn_off(self) -> None:
@@ -165,4 +170,4 @@ class SettingsPane(ReportsWorkerErrors, Vertical):
         cfg = engine.service_config(app.store, self.service)
         app.call_from_thread(self.show_config, cfg)
         app.call_from_thread(self.notify, message, timeout=3)
-        app.call_from_thread(self.post_message, self.Changed())
+        app.call_from_thread(self.post_message, self.Changed(turned_on=turn_on))
