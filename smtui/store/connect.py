@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import URL, create_engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 
 from smtui.store import sqlite
-from smtui.store.errors import DatabaseUnavailable
+from smtui.store.errors import DatabaseUnavailable, StoreError, one_line
 from smtui.store.migrate import upgrade_to_head
 from smtui.store.store import Store
 
@@ -53,14 +54,38 @@ def open_store(url: str | None = None) -> Store:
         raise DatabaseUnavailable(f"cannot use database {_safe(resolved)}: {exc}") from None
     if sqlite.is_sqlite(resolved):
         sqlite.configure(engine)
+        where = sqlite.location(resolved)
+    else:
+        where = _safe(resolved)
+    _one_line_errors(engine, where)
     store = Store(engine)
     try:
-        upgrade_to_head(store.write_engine)
+        upgrade_to_head(store.write_engine, reader=store.engine, where=where)
+    except StoreError:
+        engine.dispose()
+        raise
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = str(exc.orig) if getattr(exc, "orig", None) else type(exc).__name__
         raise DatabaseUnavailable(f"cannot open database {_safe(resolved)}: {reason}") from None
     return store
+
+
+def _one_line_errors(engine: Engine, where: str) -> None:
+    """Any database's operational failures (connection lost, server gone, disk trouble) become a
+    one-line store error, whatever store call meets them; the SQLite module has already named
+    its own more precisely. Constraint violations and SQL errors are left alone: the store
+    handles the first, and the second are bugs that should keep their traceback."""
+
+    def translate(ctx: ExceptionContext) -> BaseException | None:
+        if getattr(ctx, "chained_exception", None) is not None:
+            return None  # already translated (the SQLite module names its errors better)
+        exc = ctx.sqlalchemy_exception
+        if isinstance(exc, OperationalError) or type(exc) is DatabaseError:
+            return DatabaseUnavailable(f"database error on {where}: {one_line(exc.orig or exc)}")
+        return None
+
+    event.listen(engine, "handle_error", translate, retval=True)
 
 
 def _safe(url: URL) -> str:

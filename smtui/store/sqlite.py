@@ -4,7 +4,13 @@ SQLite is the default: a file per user, shared by the TUI, the CLI and cron. Tha
 the connection settings matter: WAL lets readers carry on while a sync writes, busy_timeout makes
 a writer wait instead of failing at once, foreign keys are off unless asked for, and write
 transactions start with BEGIN IMMEDIATE so two writers queue on busy_timeout instead of one
-failing mid-transaction when it upgrades its read lock.
+failing mid-transaction when it upgrades its read lock. secure_delete is set by us rather than
+left to how SQLite was built: the file holds children's personal data, and a deleted row must
+not linger in free space.
+
+SQLite's errors become one-line store errors here (by result code, not by message text), so a
+damaged, locked or full database is reported the same way whether it is met on open or on the
+hundredth read.
 """
 
 from __future__ import annotations
@@ -15,8 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Engine, event
+from sqlalchemy.engine import ExceptionContext
 
-from smtui.store.errors import DatabaseUnavailable
+from smtui.store.errors import (
+    DatabaseBusy,
+    DatabaseCorrupt,
+    DatabaseUnavailable,
+    StoreError,
+    one_line,
+)
 from smtui.store.store import WRITE_OPTION
 
 BUSY_TIMEOUT_MS = 5000
@@ -57,10 +70,96 @@ def engine_options() -> dict[str, Any]:
     return {"connect_args": {"check_same_thread": False}}
 
 
+def location(url: URL) -> str:
+    """How messages name the database: its file path."""
+    return url.database or str(url)
+
+
 def configure(engine: Engine) -> None:
-    """Install the per-connection settings and transaction handling described above."""
+    """Install the per-connection settings, transaction handling and error translation."""
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _begin)
+    where = location(engine.url)
+
+    def _translate(ctx: ExceptionContext) -> BaseException | None:
+        return translate(ctx.original_exception, where)
+
+    event.listen(engine, "handle_error", _translate, retval=True)
+
+
+def translate(exc: BaseException, where: str) -> StoreError | None:
+    """The store error for a SQLite failure a user can act on, or None to leave it alone.
+
+    Constraint violations and SQL mistakes are not translated: the store handles the first and
+    the second are bugs that should show their traceback.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    primary = code & 0xFF  # an extended code carries its primary code in the low byte
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return DatabaseBusy(where, BUSY_TIMEOUT_MS / 1000)
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return DatabaseCorrupt(where)
+    if primary == sqlite3.SQLITE_FULL:
+        return DatabaseUnavailable(
+            f"{where}: the disk is full (or the file reached its size limit); the change in "
+            "progress was not saved: free some space and try again"
+        )
+    if primary == sqlite3.SQLITE_READONLY:
+        return DatabaseUnavailable(
+            f"{where} is read-only (file or folder permissions, or a read-only disk); the "
+            "change in progress was not saved"
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return DatabaseUnavailable(
+            f"cannot read or write {where} ({one_line(exc)}): the disk may be full, failing or "
+            "gone; the change in progress was not saved"
+        )
+    if primary in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return DatabaseUnavailable(
+            f"cannot open {where} ({one_line(exc)}): check the permissions of the file and its "
+            "folder; the change in progress was not saved"
+        )
+    return None
+
+
+def compact(engine: Engine) -> bool:
+    """Rewrite the file so deleted rows leave no bytes behind in it or in its -wal.
+
+    secure_delete has zeroed the freed space, but in WAL mode the zeroed pages reach the main
+    file only at a checkpoint, and earlier versions of those pages stay in the -wal until it is
+    emptied. So: checkpoint, VACUUM (rebuilding the file with no free pages, its scratch copy in
+    memory rather than a temporary file), and checkpoint again with TRUNCATE. Returns False when
+    another connection's read kept the -wal from being emptied; raises a StoreError when the
+    database is busy or broken.
+    """
+    where = location(engine.url)
+    try:
+        raw = engine.raw_connection()
+    except sqlite3.Error as exc:  # the pool hands out driver errors of a new connection as is
+        raise _compaction_error(exc, where) from None
+    try:
+        cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("PRAGMA secure_delete = ON")
+            cursor.execute("PRAGMA temp_store = MEMORY")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            cursor.execute("VACUUM")
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            cursor.execute("PRAGMA temp_store = DEFAULT")
+        finally:
+            cursor.close()
+    except sqlite3.Error as exc:
+        raw.invalidate()  # a connection that failed mid-VACUUM is not put back in the pool
+        raise _compaction_error(exc, where) from None
+    finally:
+        raw.close()
+    return busy == 0
+
+
+def _compaction_error(exc: sqlite3.Error, where: str) -> StoreError:
+    return translate(exc, where) or DatabaseUnavailable(f"cannot compact {where}: {one_line(exc)}")
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -69,6 +168,7 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
