@@ -289,6 +289,19 @@ def service_show(ctx: Ctx, name: str) -> None:
     type=int,
     help="...but always allow this many (default 2).",
 )
+@click.option(
+    "--hold-window-days",
+    "hold_window_days",
+    type=float,
+    help="The holds count archives and removals over this many days (default 7).",
+)
+@click.option(
+    "--suspicious-drop-pct",
+    "suspicious_drop_pct",
+    type=float,
+    help="Hold every archive when the CCMS lists this % fewer children than are integrated "
+    "(default 50).",
+)
 @click.option("--on/--off", "enabled", default=None, help="Turn the integration on or off.")
 @click.option("--purge", is_flag=True, help="With --off: also delete cached personal data.")
 @click.option("--ccms-url", help="New CCMS base URL (mappings and history are kept).")
@@ -549,8 +562,11 @@ def _sync_one(
     try:
         if dry_run:
             return _dry_run_one(ctx, name, as_of, approve)
-        result = engine.run_sync(
-            ctx.store, name, as_of=as_of, approve=approve, on_event=on_event if verbose else None
+        events = on_event if verbose else None
+        result = (
+            engine.approve_held(ctx.store, name, as_of=as_of, on_event=events)
+            if approve
+            else engine.run_sync(ctx.store, name, as_of=as_of, on_event=events)
         )
     except engine.Locked as exc:
         return {"service": name, "result": "locked", "line": f"{name}: locked: {exc}"}, EXIT_LOCKED
@@ -558,6 +574,8 @@ def _sync_one(
         return {"service": name, "result": "error", "line": f"{name}: error: {exc}"}, EXIT_ERROR
     run = result.run
     line = f"{name}: {run.result} (run {run.run_id}): {_counts_text(run.counts) or 'nothing to do'}"
+    if run.settled():
+        line += f" ({run.settled()})"
     if result.outcome.held:
         line += f"; {result.outcome.held} held for approval: `smtui sync {name} --approve`"
     if run.message:
@@ -572,6 +590,7 @@ def _sync_one(
         "counts": run.counts,
         "held": result.outcome.held,
         "failed": result.outcome.failed,
+        "outcome": run.outcome,
         "warnings": _warning_rows(result.plan),
         "needs_review": list(result.plan.needs_review),
         "line": line,

@@ -105,6 +105,7 @@ WarningKind = Literal[
     "room_missing",
     "room_not_in_ccms",
     "read_incomplete",
+    "read_suspicious",
     "held",
 ]
 
@@ -118,6 +119,15 @@ class PlanWarning:
     text: str
     child_ids: tuple[str, ...] = ()
     room_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecentChanges:
+    """What earlier runs archived and removed within the hold window: the holds count those
+    too, so a wave of leavers split over several runs is held like one run's."""
+
+    profiles_archived: int = 0
+    rooms_removed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +156,12 @@ class Plan:
     def held(self) -> tuple[Operation, ...]:
         """Archive ops over a threshold: not applied until a person approves."""
         return tuple(op for op in self.operations if op.held)
+
+    @property
+    def held_fingerprint(self) -> str:
+        """Names the set of held operations, so an approval applies the set a person saw."""
+        ids = sorted(op.id for op in self.operations if op.held)
+        return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] if ids else ""
 
     def counts(self) -> dict[str, int]:
         """Operations per kind, in apply order, kinds with none left out."""
@@ -242,6 +258,7 @@ def fingerprint_inputs(
     room_maps: Mapping[str, RoomMapping],
     settings: ServiceSettings,
     as_of: dt.date,
+    recent: RecentChanges | None = None,
 ) -> str:
     """sha256 over everything a plan depends on: apply re-checks it to refuse a stale plan."""
     h = hashlib.sha256()
@@ -257,6 +274,7 @@ def fingerprint_inputs(
         _canonical_maps(room_maps),
         repr(settings).encode(),
         as_of.isoformat().encode(),
+        repr(recent or RecentChanges()).encode(),
     ):
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
@@ -320,7 +338,9 @@ class _Planner:
         room_maps: Mapping[str, RoomMapping],
         settings: ServiceSettings,
         as_of: dt.date,
+        recent: RecentChanges,
     ) -> None:
+        self.recent = recent
         self.ccms, self.portfolio = ccms, portfolio
         self.child_maps, self.room_maps = child_maps, room_maps
         self.settings, self.as_of = settings, as_of
@@ -784,8 +804,6 @@ class _Planner:
                 )
         if not self.portfolio.complete:
             blocked.append("the portfolio read was incomplete")
-        if not self.ccms.children and self.integrated:
-            blocked.append(f"the CCMS returned no children while {self.integrated} are integrated")
         n_prof, n_room = len(self.archive_profiles), len(self.archive_rooms)
         if blocked:
             would = (
@@ -801,21 +819,45 @@ class _Planner:
             )
             return
         s = self.settings
+        listed = len(self.ccms.children)
+        suspicious = listed < self.integrated * (1 - s.suspicious_drop_pct / 100)
+        # a complete read that lost most children is more likely a broken export than a mass
+        # leaving: a person decides
+        if suspicious and self.archive_profiles and not approve:
+            self.archive_profiles[:] = [_held(op) for op in self.archive_profiles]
+            self.warnings.append(
+                PlanWarning(
+                    "read_suspicious",
+                    f"the CCMS listed {listed} children while {self.integrated} are "
+                    f"integrated (more than {s.suspicious_drop_pct:g} % fewer): "
+                    f"{len(self.archive_profiles)} profile archive(s) held for approval",
+                    child_ids=tuple(
+                        sorted(op.child_id for op in self.archive_profiles if op.child_id)
+                    ),
+                )
+            )
         prof_limit = max(
             s.max_archive_children_min, s.max_archive_children_pct / 100 * self.integrated
         )
         live = len(self.managed_pids) - len(self.restored)  # the managed rooms there now
         room_limit = max(s.max_remove_rooms_min, s.max_remove_rooms_pct / 100 * live)
-        for ops, limit, what in (
-            (self.archive_profiles, prof_limit, "profile archive(s)"),
-            (self.archive_rooms, room_limit, "room removal(s)"),
+        for ops, limit, before, what in (
+            (
+                self.archive_profiles,
+                prof_limit,
+                self.recent.profiles_archived,
+                "profile archive(s)",
+            ),
+            (self.archive_rooms, room_limit, self.recent.rooms_removed, "room removal(s)"),
         ):
-            if len(ops) > limit and not approve:
+            if ops and len(ops) + before > limit and not approve and not ops[0].held:
                 ops[:] = [_held(op) for op in ops]
+                also = f" ({before} more in the last {s.hold_window_days:g} days)" if before else ""
                 self.warnings.append(
                     PlanWarning(
                         "held",
-                        f"{len(ops)} {what} exceed the limit of {int(limit)}: held for approval",
+                        f"{len(ops)} {what}{also} exceed the limit of {int(limit)}: "
+                        "held for approval",
                         child_ids=tuple(sorted(op.child_id for op in ops if op.child_id)),
                         room_ids=tuple(sorted(op.room_id for op in ops if op.room_id))
                         if what.startswith("room")
@@ -858,6 +900,7 @@ def plan_sync(
     as_of: dt.date,
     *,
     approve: bool = False,
+    recent: RecentChanges | None = None,
 ) -> Plan:
     """Everything one sync would change, ordered for apply; archives over a limit are held.
 
@@ -869,11 +912,14 @@ def plan_sync(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        p = _Planner(ccms, portfolio, child_maps, room_maps, settings, as_of)
+        recent = recent or RecentChanges()
+        p = _Planner(ccms, portfolio, child_maps, room_maps, settings, as_of, recent)
         p.plan_rooms()
         p.plan_children()
         p.apply_safety(approve)
-        fingerprint = fingerprint_inputs(ccms, portfolio, child_maps, room_maps, settings, as_of)
+        fingerprint = fingerprint_inputs(
+            ccms, portfolio, child_maps, room_maps, settings, as_of, recent
+        )
     finally:
         if collecting:
             gc.enable()

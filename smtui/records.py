@@ -158,3 +158,7 @@ class ServiceSettings:
     max_archive_children_min: int = 3
     max_remove_rooms_pct: float = 25.0
     max_remove_rooms_min: int = 2
+    #: the archive and removal holds count what was done over this many days, not per run
+    hold_window_days: float = 7.0
+    #: a complete CCMS child list this much smaller than the integrated count is suspect
+    suspicious_drop_pct: float = 50.0

@@ -105,5 +105,17 @@ class RunSummary:
     finished_at: dt.datetime | None
     result: str
     who: str
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # planned, per kind
     message: str = ""
+    #: done / failed / unknown / held / not_started, counted apart (runs before 0.2: empty)
+    outcome: dict[str, int] = field(default_factory=dict)
+
+    def settled(self) -> str:
+        """How the planned operations ended, when not all of them were done ("" if they were):
+        a run whose writes failed must not read as if it did what it planned."""
+        o = self.outcome
+        if not o or not any(o.get(k) for k in ("failed", "unknown", "not_started")):
+            return ""
+        parts = [f"{o.get(k, 0)} {k.replace('_', ' ')}" for k in
+                 ("done", "failed", "unknown", "not_started") if o.get(k)]  # fmt: skip
+        return "planned, of which " + ", ".join(parts)

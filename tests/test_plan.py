@@ -10,7 +10,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtui.plan import KINDS, Plan, fingerprint_inputs, plan_sync
+from smtui.plan import KINDS, Plan, RecentChanges, fingerprint_inputs, plan_sync
 from smtui.records import (
     Booking,
     CcmsSnapshot,
@@ -93,6 +93,7 @@ def plan(
     as_of: dt.date = AS_OF,
     approve: bool = False,
     keep_rooms: bool = True,
+    recent: RecentChanges | None = None,
 ) -> Plan:
     """Plan over a small service; ``keep_rooms`` books Possums and Koalas for a child outside
     the test (not in the CCMS children) so that they stay active."""
@@ -109,6 +110,7 @@ def plan(
         ROOM_MAPS if room_maps is None else room_maps,
         service or ServiceSettings(),
         as_of,
+        recent=recent,
         approve=approve,
     )
 
@@ -462,11 +464,39 @@ def test_incomplete_reads_never_archive() -> None:
     assert kinds(partial_ccms) == ["add_membership"]
 
 
-def test_ccms_suddenly_returning_no_children_archives_nothing() -> None:
+def test_ccms_suddenly_returning_no_children_holds_every_archive() -> None:
     _, profiles, maps = _leavers(0, 10)
     p = plan([], [], profiles, maps)
-    assert not any(op.kind.startswith("archive") for op in p.operations)
-    assert "the CCMS returned no children while 10 are integrated" in p.warnings[0].text
+    archives = [op for op in p.operations if op.kind == "archive_profile"]
+    assert len(archives) == 10 and all(op.held for op in archives)
+    (warning,) = [w for w in p.warnings if w.kind == "read_suspicious"]
+    assert warning.text.startswith("the CCMS listed 0 children while 10 are integrated")
+    assert len(warning.child_ids) == 10
+
+
+def test_a_list_far_smaller_than_the_integrated_count_holds_every_archive() -> None:
+    children, profiles, maps = _leavers(6, 10)  # 6 of 10 gone: 60 % fewer > 50 %
+    listed = [c for c in children if c.status == "active"]
+    p = plan(listed, [], profiles, maps, service=ServiceSettings(max_archive_children_pct=100))
+    assert [op.held for op in p.operations if op.kind == "archive_profile"] == [True] * 6
+    lenient = ServiceSettings(max_archive_children_pct=100, suspicious_drop_pct=70)
+    fewer = plan(listed, [], profiles, maps, service=lenient)
+    assert not fewer.held  # under the configured threshold: archived as usual
+
+
+def test_the_archive_hold_counts_what_earlier_runs_archived_in_its_window() -> None:
+    children, profiles, maps = _leavers(3, 40)  # limit max(3, 4) = 4
+    assert not plan(children, [], profiles, maps).held
+    p = plan(children, [], profiles, maps, recent=RecentChanges(profiles_archived=3))
+    assert len(p.held) == 3
+    assert "3 profile archive(s) (3 more in the last 7 days) exceed the limit of 4" in texts(p)[0]
+    assert (
+        p.held_fingerprint
+        and p.held_fingerprint
+        == plan(
+            children, [], profiles, maps, recent=RecentChanges(profiles_archived=3)
+        ).held_fingerprint
+    )
 
 
 def test_op_ids_are_stable_and_the_fingerprint_ignores_page_order() -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 from smtui import rules
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
-from smtui.plan import Plan, plan_sync
+from smtui.plan import Plan, RecentChanges, plan_sync
 from smtui.records import (
     CcmsSnapshot,
     PortfolioSnapshot,
@@ -27,14 +27,25 @@ def plan_for(
     *,
     approve: bool = False,
 ) -> Plan:
+    settings = store.settings(name)
     return plan_sync(
         ccms,
         portfolio,
         store.child_mappings(name),
         store.room_mappings(name),
-        store.settings(name),
+        settings,
         as_of,
         approve=approve,
+        recent=recent_changes(store, name, settings.hold_window_days),
+    )
+
+
+def recent_changes(store: Store, name: str, days: float) -> RecentChanges:
+    """Archives and removals done within the hold window, which the holds count too."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    return RecentChanges(
+        profiles_archived=store.done_since(name, "archive_profile", since),
+        rooms_removed=store.done_since(name, "archive_room", since),
     )
 
 

@@ -32,6 +32,7 @@ def run_summary(record) -> RunSummary:
         who=record.who,
         counts=dict(summary.get("counts", {})),
         message=str(summary.get("message", "")),
+        outcome={k: int(v) for k, v in summary.get("outcome", {}).items()},
     )
 
 

@@ -57,6 +57,8 @@ _LIMITS = {  # setting: (label, lowest, highest)
     "max_remove_rooms_pct": ("the room removal hold (% of rooms)", 0, 100),
     "max_archive_children_min": ("the archive hold minimum", 0, 100_000),
     "max_remove_rooms_min": ("the room removal hold minimum", 0, 100_000),
+    "hold_window_days": ("the hold window (days)", 0, 365),
+    "suspicious_drop_pct": ("the suspicious read threshold (% fewer children)", 1, 100),
 }
 
 

@@ -180,6 +180,7 @@ def run_sync(
     *,
     fingerprint: str | None = None,
     approve: bool = False,
+    held_fingerprint: str | None = None,
     setup: bool = False,
     as_of: dt.date | None = None,
     on_event: Callable[[OpEvent], None] | None = None,
@@ -190,7 +191,9 @@ def run_sync(
     """Read both sides, plan, apply with a journal, verify. One applier per service at a time.
 
     ``fingerprint`` is the plan a person confirmed: if the fresh read plans anything else, the run
-    is refused as stale and nothing is changed. ``setup`` is the first run that connects a
+    is refused as stale and nothing is changed. ``held_fingerprint`` (with ``approve``) is the
+    held set a person approved: a fresh read that would hold another set is refused likewise.
+    ``setup`` is the first run that connects a
     service; ordinary runs refuse a service that is not set up, so cron never connects one.
     """
     who = who or who_am_i()
@@ -215,6 +218,7 @@ def run_sync(
                 as_of,
                 fingerprint,
                 approve,
+                held_fingerprint,
                 on_event,
                 progress,
                 who,
@@ -234,6 +238,7 @@ def _run_locked(
     as_of: dt.date,
     fingerprint: str | None,
     approve: bool,
+    held_fingerprint: str | None,
     on_event: Callable[[OpEvent], None] | None,
     progress: Progress | None,
     who: str,
@@ -253,6 +258,13 @@ def _run_locked(
             raise StalePlan(
                 f"{name} changed since the plan was shown; nothing was applied: review it again"
             )
+        if approve and held_fingerprint is not None:
+            would_hold = plan_for(store, name, ccms, portfolio, as_of).held_fingerprint
+            if would_hold != held_fingerprint:
+                raise StalePlan(
+                    f"{name}: what is held is not the set that was approved (the CCMS changed "
+                    f"since); nothing was applied: review it with `smtui sync {name} --dry-run`"
+                )
         store.record_ops(
             run_id,
             name,
@@ -290,8 +302,13 @@ def _run_locked(
             recheck = plan_for(store, name, ccms, after, as_of, approve=approve)
             remaining = sum(1 for op in recheck.operations if not op.held)
     incomplete = ccms.problems + portfolio.problems
+    read_nothing = not any(
+        (ccms.children, ccms.rooms, ccms.bookings, portfolio.profiles, portfolio.rooms)
+    )
     if outcome.failed or outcome.unknown or outcome.not_started:
         result = "partial" if outcome.done else "failed"
+    elif incomplete and read_nothing:
+        result = "failed"  # nothing was read, so nothing could be checked or done
     elif remaining or incomplete:
         result = "partial"
     else:
@@ -313,7 +330,22 @@ def _run_locked(
         message = (message + "; " if message else "") + (
             f"verification found {remaining} differences left"
         )
-    store.finish_run(run_id, result, {"counts": _run_counts(plan), "message": message})
+    store.finish_run(
+        run_id,
+        result,
+        {
+            "counts": _run_counts(plan),
+            "outcome": {
+                "done": outcome.done,
+                "failed": outcome.failed,
+                "unknown": outcome.unknown,
+                "held": outcome.held,
+                "not_started": outcome.not_started,
+            },
+            "held_fingerprint": plan.held_fingerprint,
+            "message": message,
+        },
+    )
     return SyncResult(
         run=run_summary(store.run(run_id)),
         plan=plan,
@@ -337,8 +369,28 @@ def approve_held(
     store: Store,
     name: str,
     *,
+    held_fingerprint: str | None = None,
+    as_of: dt.date | None = None,
     on_event: Callable[[OpEvent], None] | None = None,
     who: str | None = None,
 ) -> SyncResult:
-    """Apply what the last run held for approval (archives past the thresholds), with the rest."""
-    return run_sync(store, name, approve=True, on_event=on_event, who=who)
+    """Apply what the last run held for approval (archives past the thresholds), with the rest.
+
+    What is approved is the held set a person saw (the newest run's, unless ``held_fingerprint``
+    names another): if a fresh read would hold a different set, nothing is applied.
+    """
+    if held_fingerprint is None:
+        last = store.runs(name, limit=1)
+        if not last or last[0].result != "held":
+            state = f"the last run ({last[0].id}) was {last[0].result}" if last else "no run yet"
+            raise EngineError(f"{name}: nothing is held for approval ({state})")
+        held_fingerprint = str(last[0].summary.get("held_fingerprint", ""))
+    return run_sync(
+        store,
+        name,
+        approve=True,
+        held_fingerprint=held_fingerprint,
+        as_of=as_of,
+        on_event=on_event,
+        who=who,
+    )

@@ -43,6 +43,8 @@ class ServiceConfig:
     max_archive_children_min: int = 3
     max_remove_rooms_pct: float = 25.0
     max_remove_rooms_min: int = 2
+    hold_window_days: float = 7.0
+    suspicious_drop_pct: float = 50.0
     created_at: dt.datetime | None = None
     set_up_at: dt.datetime | None = None
 

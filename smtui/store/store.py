@@ -163,23 +163,22 @@ class Store:
         return self.get_service(name)
 
     def remove_service(self, name: str) -> None:
-        """Delete the service and everything recorded about it."""
+        """Delete the service and everything recorded about it, then compact the file so the
+        deleted rows leave no bytes behind (raises NotCompacted if a reader prevented that)."""
+        from smtui.store.errors import NotCompacted
+
         with self._write() as conn:
             sid = _service_id(conn, name)
             for table in _SERVICE_TABLES:
                 conn.execute(delete(table).where(table.c.service_id == sid))
             conn.execute(delete(SERVICE).where(SERVICE.c.id == sid))
+        if not self.compact():
+            raise NotCompacted(f"{name} was removed", self.engine.url.database or "")
 
     def settings(self, name: str) -> ServiceSettings:
-        """The subset of a service's settings the pure rules need."""
-        cfg = self.get_service(name)
-        return ServiceSettings(
-            timezone=cfg.timezone,
-            max_archive_children_pct=cfg.max_archive_children_pct,
-            max_archive_children_min=cfg.max_archive_children_min,
-            max_remove_rooms_pct=cfg.max_remove_rooms_pct,
-            max_remove_rooms_min=cfg.max_remove_rooms_min,
-        )
+        """The subset of a service's settings the pure rules need (same names in both)."""
+        cfg = dataclasses.asdict(self.get_service(name))
+        return ServiceSettings(**{f.name: cfg[f.name] for f in dataclasses.fields(ServiceSettings)})
 
     # --- cached snapshots ---------------------------------------------------------------------
 
@@ -226,9 +225,37 @@ class Store:
             return snapshots.read_at(conn, _service_id(conn, service), side)
 
     def purge_cache(self, service: str) -> None:
-        """Forget both cached reads (personal data); mappings, runs and audit stay."""
+        """Forget both cached reads (personal data); mappings, runs and audit stay.
+
+        For a service that is turned off, also de-identify what stays (smtui.store.privacy:
+        synced names and birth dates, names in audit, journal and run messages) and compact the
+        file so none of it is left in its free space or -wal (raises NotCompacted if a reader
+        prevented that). A live service keeps its synced values: the next sync compares
+        against them.
+        """
+        from smtui.store import privacy
+        from smtui.store.errors import NotCompacted
+
         with self._write() as conn:
-            snapshots.purge(conn, _service_id(conn, service))
+            sid = _service_id(conn, service)
+            forget = privacy.is_turned_off(conn, sid)
+            if forget:
+                privacy.forget_children(conn, sid)
+            else:
+                snapshots.purge(conn, sid)
+        if forget and not self.compact():
+            where = self.engine.url.database or ""
+            raise NotCompacted(f"{service}'s personal data was purged", where)
+
+    def compact(self) -> bool:
+        """Leave no bytes of deleted rows in the database files (SQLite: VACUUM and an emptied
+        -wal; other databases manage their own storage). False when another program's read
+        kept the -wal from being emptied."""
+        if self.engine.dialect.name != "sqlite":
+            return True
+        from smtui.store import sqlite  # it imports this module
+
+        return sqlite.compact(self.engine)
 
     # --- mappings and audit -------------------------------------------------------------------
 
@@ -445,6 +472,22 @@ class Store:
                 .group_by(OP.c.op_id)
             ).all()
         return {op_id: int(n) for op_id, n in rows}
+
+    def done_since(self, service: str, kind: str, since: dt.datetime) -> int:
+        """How many operations of this kind were done since then (the holds' rolling window)."""
+        with self._read() as conn:
+            sid = _service_id(conn, service)
+            return int(
+                conn.execute(
+                    select(func.count()).where(
+                        OP.c.service_id == sid,
+                        OP.c.kind == kind,
+                        OP.c.state == "done",
+                        OP.c.updated_at >= since,
+                    )
+                ).scalar()
+                or 0
+            )
 
     def last_success(self, service: str) -> dt.datetime | None:
         """When the last real run that finished 'ok' ended (for "next due")."""

@@ -88,6 +88,8 @@ class ServiceRow(StoreModel, table=True):
     max_archive_children_min: int = 3
     max_remove_rooms_pct: float = 25.0
     max_remove_rooms_min: int = 2
+    hold_window_days: float = 7.0
+    suspicious_drop_pct: float = 50.0
     created_at: dt.datetime = Field(sa_type=UtcDateTime)
     set_up_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
 
