@@ -1,7 +1,9 @@
 """Where an API token comes from: an environment variable or a file only its owner can read.
 
 Only the source is ever stored or shown; the token itself is returned to the caller and appears
-in no message, repr or log line.
+in no message, repr or log line. A token must be one line of printable ASCII, because it goes
+into an HTTP header: anything else is refused here, in words that never quote it, rather than
+failing later inside httpx with an error that prints the whole header.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+# A bearer token is at most a few kilobytes; a bigger file is the wrong file, not a token.
+MAX_TOKEN_FILE_BYTES = 16 * 1024
 
 
 class TokenError(Exception):
@@ -43,7 +48,8 @@ def read_token(source: TokenSource, system_label: str) -> str:
     """Read the token for one system ("CCMS", "portfolio"), stripped of surrounding whitespace.
 
     A file must be private to its owner (on POSIX): a token readable by others is refused rather
-    than used, since it grants access to children's records.
+    than used, since it grants access to children's records. What is left after stripping must
+    be one line of printable ASCII (see ``token_problem``).
     """
     if source.env is not None and source.file is not None:
         raise TokenError(
@@ -70,6 +76,9 @@ def _from_env(name: str, system_label: str) -> str:
     token = value.strip()
     if not token:
         raise TokenError(f"{name} is empty: set it to the {system_label} API token")
+    problem = token_problem(token)
+    if problem:
+        raise TokenError(f"{name} {problem}: set it to the {system_label} API token alone")
     return token
 
 
@@ -94,13 +103,44 @@ def _from_file(path: Path, system_label: str) -> str:
                 f"token file {path} is {how} by others (mode {mode:04o}): run chmod 600 {path}"
             )
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read()
+            data = handle.read(MAX_TOKEN_FILE_BYTES + 1)
     finally:
         os.close(fd)
+    if len(data) > MAX_TOKEN_FILE_BYTES:
+        raise TokenError(
+            f"{system_label} token file {path} is larger than {MAX_TOKEN_FILE_BYTES // 1024} KiB:"
+            " it must hold the token alone, on one line"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise TokenError(
+            f"{system_label} token file {path} starts with a byte-order mark: save it as plain"
+            " ASCII text"
+        )
     try:
         token = data.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise TokenError(f"{system_label} token file {path} is not UTF-8 text") from None
     if not token:
         raise TokenError(f"{system_label} token file {path} is empty")
+    problem = token_problem(token)
+    if problem:
+        raise TokenError(
+            f"{system_label} token file {path} {problem}: it must hold the token alone, on one line"
+        )
     return token
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent as a bearer token, in words that never quote it, or None.
+
+    A token is one line of printable ASCII (space to ``~``). Positions are 1-based characters
+    of the stripped token; they say where to look without showing what is there.
+    """
+    for index, char in enumerate(token, start=1):
+        if char in "\r\n":
+            return f"holds more than one line (a line break at character {index})"
+        if not char.isascii():
+            return f"holds a non-ASCII character (at character {index})"
+        if not char.isprintable():
+            return f"holds a control character (at character {index})"
+    return None

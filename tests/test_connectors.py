@@ -9,7 +9,8 @@ import logging
 import math
 import re
 import socket
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from smtui.connectors import (
+    ApiError,
     AuthError,
     CcmsClient,
     InvalidError,
@@ -26,6 +28,7 @@ from smtui.connectors import (
     RetryPolicy,
     UnavailableError,
 )
+from smtui.connectors.http import ReaderLimits
 from smtui.engine import EngineError
 from smtui.engine.reading import read_both
 from smtui.sandbox.admin import AdminClient
@@ -160,6 +163,40 @@ def test_retry_after_beyond_the_cap_gives_up_at_once() -> None:
     assert waits == []
     assert "120 s" in str(caught.value)
     assert caught.value.status == 429
+
+
+class Trickle(httpx.SyncByteStream):
+    """A body that comes a few bytes every 20 ms: each read is quick, the whole is not."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'{"items": [], '
+        for _ in range(100):
+            time.sleep(0.02)
+            yield b" "
+        yield b'"next_cursor": null}'
+
+
+def test_a_response_that_takes_too_long_in_all_times_out() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Type": "application/json"}, stream=Trickle())
+
+    limits = ReaderLimits(max_response_seconds=0.3)
+    client = CcmsClient(
+        MOCK_URL,
+        MOCK_TOKEN,
+        retry=policy(Waits(), max_attempts=2),
+        transport=httpx.MockTransport(handle),
+        limits=limits,
+    )
+    started = time.monotonic()
+    with client:
+        result = client.rooms()
+    assert time.monotonic() - started < 1.5  # two attempts of ~0.3 s, not two of 2 s
+    assert not result.complete
+    assert result.problem == (
+        "CCMS rooms: read stopped after 0 records: page 1 could not be read: timed out (the"
+        " response took longer than 0.3 s in all) after 2 attempts (unreachable)"
+    )
 
 
 # --- real sandbox: reads ---------------------------------------------------------------------
@@ -504,6 +541,87 @@ def test_the_token_never_reaches_logs_or_errors(
     assert len(errors) == 2
     for token in tokens:
         assert token not in shown
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        (MOCK_TOKEN + "\nline-two", "holds more than one line"),
+        (MOCK_TOKEN + "\r", "holds more than one line"),
+        (MOCK_TOKEN + "é", "holds a non-ASCII character"),
+        ("", "is empty"),
+    ],
+)
+def test_a_token_that_cannot_go_into_a_header_is_refused_before_any_request(
+    token: str, problem: str
+) -> None:
+    """httpx would raise LocalProtocolError("Illegal header value b'Bearer …'") with the token
+    in it, or UnicodeEncodeError; the client refuses first, without quoting it."""
+    url = f"http://127.0.0.1:{closed_port()}/ccms/v1/services/x"
+    with pytest.raises(AuthError) as caught:
+        CcmsClient(url, token)
+    message = str(caught.value)
+    assert problem in message and "check the token source" in message
+    assert MOCK_TOKEN not in message and "line-two" not in message
+    assert caught.value.status is None
+
+
+def test_a_header_httpx_refuses_is_one_line_error_without_a_chained_cause(
+    sandbox_world: RunningSandbox,
+) -> None:
+    """Any httpx error that is not a network failure (here h11 refusing a header) becomes an
+    ApiError whose text is scrubbed, with no chained exception holding the original text."""
+    with portfolio_client(sandbox_world, SMALL) as client, pytest.raises(ApiError) as caught:
+        client.create_room(name="Quolls", idempotency_key="key\nwith-a-break")
+    error = caught.value
+    assert str(error).startswith(
+        "portfolio POST /rooms: the request could not be sent (LocalProtocolError: "
+    )
+    assert "\n" not in str(error) and error.code == "request_failed"
+    assert error.__cause__ is None and error.__suppress_context__
+    assert sandbox_world.portfolio_token not in str(error)
+
+
+def test_reader_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ReaderLimits.from_env() == ReaderLimits()
+    assert (ReaderLimits().max_pages, ReaderLimits().max_body_bytes) == (10_000, 32 * 1024 * 1024)
+    monkeypatch.setenv("SMTUI_MAX_PAGES", "7")
+    monkeypatch.setenv("SMTUI_MAX_BODY_BYTES", "65536")
+    monkeypatch.setenv("SMTUI_HTTP_TIMEOUT", "2.5")
+    limits = ReaderLimits.from_env()
+    assert (limits.max_pages, limits.max_body_bytes, limits.max_response_seconds) == (7, 65536, 2.5)
+    assert limits.timeout().read == 2.5 and limits.timeout().connect == 2.5
+    monkeypatch.setenv("SMTUI_MAX_PAGES", "many")
+    with pytest.raises(ApiError, match="SMTUI_MAX_PAGES must be a whole number of at least 1"):
+        CcmsClient(MOCK_URL, MOCK_TOKEN)
+
+
+def test_the_page_cap_ends_a_long_read_as_incomplete(sandbox_world: RunningSandbox) -> None:
+    with ccms_client(sandbox_world, limits=ReaderLimits(max_pages=3)) as client:
+        result = client.children()
+    assert not result.complete
+    assert len(result.items) == 600
+    assert result.problem == (
+        "CCMS children: read stopped after 600 records: the list goes on past the 3-page"
+        " limit (SMTUI_MAX_PAGES raises it)"
+    )
+    assert client.requests_made == 3
+
+
+def test_the_body_cap_refuses_an_announced_big_page_before_reading_it(
+    sandbox_world: RunningSandbox,
+) -> None:
+    with portfolio_client(sandbox_world, limits=ReaderLimits(max_body_bytes=2048)) as client:
+        result = client.profiles()
+    assert not result.complete
+    assert result.problem is not None
+    assert re.fullmatch(
+        r"portfolio profiles: read stopped after 0 records: page 1 was refused: the response is"
+        r" larger than the 2 KiB limit \([\d,]+ bytes announced\); not read further"
+        r" \(SMTUI_MAX_BODY_BYTES raises the limit\)",
+        result.problem,
+    ), result.problem
+    assert client.requests_made == 1  # not retried: the same page would be as big again
 
 
 # --- real sandbox: writes --------------------------------------------------------------------

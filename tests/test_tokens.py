@@ -93,3 +93,65 @@ def test_settings_values_build_a_source(tmp_path: Path) -> None:
     path = private_file(tmp_path, SECRET)
     assert read_token(TokenSource(None, str(path)), "portfolio") == SECRET
     assert TokenSource.from_env("SMTUI_CCMS_TOKEN").describe() == "$SMTUI_CCMS_TOKEN"
+
+
+def private_bytes(tmp_path: Path, content: bytes) -> Path:
+    path = tmp_path / "token"
+    path.write_bytes(content)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (f"{SECRET}\nsecond-line", "holds more than one line (a line break at character 19)"),
+        (f"{SECRET}\r\nsecond-line", "holds more than one line (a line break at character 19)"),
+        (f"{SECRET}\rsecond-line", "holds more than one line"),
+        (f"{SECRET}-é", "holds a non-ASCII character (at character 20)"),
+        (f"{SECRET}\x07beep", "holds a control character (at character 19)"),
+        (f"{SECRET}\tsecond-half", "holds a control character"),
+    ],
+    ids=["LF", "CRLF", "CR", "non-ASCII", "BEL", "tab"],
+)
+def test_a_token_file_must_hold_one_line_of_printable_ascii(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    """It goes into an HTTP header: anything else used to fail inside httpx with an error that
+    quoted the whole header, token included."""
+    path = private_bytes(tmp_path, content.encode())
+    message = error_of(TokenSource.from_file(path))
+    assert message.startswith(f"CCMS token file {path} {problem}")
+    assert message.endswith(": it must hold the token alone, on one line")
+    assert SECRET not in message and "second" not in message and "beep" not in message
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "  \n\n", ""])
+def test_a_trailing_line_ending_is_fine(tmp_path: Path, ending: str) -> None:
+    path = private_bytes(tmp_path, (SECRET + ending).encode())
+    assert read_token(TokenSource.from_file(path), "portfolio") == SECRET
+
+
+def test_a_byte_order_mark_or_a_huge_file_is_refused_without_showing_it(tmp_path: Path) -> None:
+    path = private_bytes(tmp_path, b"\xef\xbb\xbf" + SECRET.encode())
+    message = error_of(TokenSource.from_file(path))
+    assert "byte-order mark" in message and SECRET not in message
+    path = private_bytes(tmp_path, SECRET.encode() * 2000)
+    message = error_of(TokenSource.from_file(path))
+    assert message == (
+        f"CCMS token file {path} is larger than 16 KiB: it must hold the token alone, on one line"
+    )
+
+
+def test_a_token_variable_must_hold_one_line_of_printable_ascii(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMTUI_CCMS_TOKEN", f"{SECRET}\nsecond-line")
+    message = error_of(TokenSource.from_env("SMTUI_CCMS_TOKEN"))
+    assert message == (
+        "SMTUI_CCMS_TOKEN holds more than one line (a line break at character 19):"
+        " set it to the CCMS API token alone"
+    )
+    monkeypatch.setenv("SMTUI_CCMS_TOKEN", f"{SECRET}ü")
+    message = error_of(TokenSource.from_env("SMTUI_CCMS_TOKEN"))
+    assert "non-ASCII" in message and SECRET not in message

@@ -9,7 +9,7 @@ from smtui.connectors.errors import (
     NotFoundError,
     UnavailableError,
 )
-from smtui.connectors.http import DEFAULT_TIMEOUT, ListResult, RetryPolicy
+from smtui.connectors.http import DEFAULT_TIMEOUT, ListResult, ReaderLimits, RetryPolicy
 from smtui.connectors.portfolio import PortfolioClient
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "MalformedResponseError",
     "NotFoundError",
     "PortfolioClient",
+    "ReaderLimits",
     "RetryPolicy",
     "UnavailableError",
 ]
