@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from smtui.connectors import ApiError, InvalidError, NotFoundError, PortfolioClient
+from smtui.connectors import (
+    ApiError,
+    InvalidError,
+    NotFoundError,
+    PortfolioClient,
+    scrub_credentials,
+)
 from smtui.plan import Operation, Plan
 from smtui.records import Child, ChildMapping, RoomMapping
 from smtui.store import Store
@@ -233,7 +239,7 @@ def _run_one(run: _Run, op: Operation) -> None:
             ("failed", str(exc)) if exc.status and exc.status < 500 else ("unknown", str(exc))
         )
     except Exception as exc:
-        state, error = "unknown", f"{type(exc).__name__}: {exc}"
+        state, error = "unknown", scrub_credentials(f"{type(exc).__name__}: {exc}")
     run.store.set_op_state(run.run_id, op.id, state, error=error)
     with run.lock:
         if state != "done":

@@ -9,7 +9,13 @@ from smtui.connectors.errors import (
     NotFoundError,
     UnavailableError,
 )
-from smtui.connectors.http import DEFAULT_TIMEOUT, ListResult, ReaderLimits, RetryPolicy
+from smtui.connectors.http import (
+    DEFAULT_TIMEOUT,
+    ListResult,
+    ReaderLimits,
+    RetryPolicy,
+    scrub_credentials,
+)
 from smtui.connectors.portfolio import PortfolioClient
 
 __all__ = [
@@ -25,4 +31,5 @@ __all__ = [
     "ReaderLimits",
     "RetryPolicy",
     "UnavailableError",
+    "scrub_credentials",
 ]

@@ -247,6 +247,13 @@ _AUTH_HEADER = re.compile(
 )
 
 
+def scrub_credentials(text: str, limit: int = 300) -> str:
+    """Any text (an unexpected exception's, say) without a bearer value or an Authorization
+    header's value, as one short line: safe for the journal, a run summary or stderr."""
+    text = _BEARER.sub(rf"\1 {HIDDEN}", text)
+    return one_line(_AUTH_HEADER.sub(rf"\1\2{HIDDEN}", text), limit)
+
+
 def _secret_forms(token: str) -> tuple[str, ...]:
     """The token as it may appear in an exception's text: raw, as a str repr and as a bytes
     repr (how h11 quotes an illegal header), longest first so no fragment is left."""
@@ -427,9 +434,7 @@ class ApiClient:
         one short line: what may safely go into a message, a log line or the journal."""
         for secret in self._secrets:
             text = text.replace(secret, HIDDEN)
-        text = _BEARER.sub(rf"\1 {HIDDEN}", text)
-        text = _AUTH_HEADER.sub(rf"\1\2{HIDDEN}", text)
-        return one_line(text, limit)
+        return scrub_credentials(text, limit)
 
     @property
     def requests_made(self) -> int:

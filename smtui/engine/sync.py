@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from smtui import rules
 from smtui.apply import DEFAULT_WORKERS, ApplyOutcome, apply_plan
+from smtui.connectors import scrub_credentials
 from smtui.engine.errors import EngineError, NotSetUp, StalePlan
 from smtui.engine.lease import Lease, hold
 from smtui.engine.mapping import propose
@@ -226,7 +227,11 @@ def run_sync(
                 lease,
             )
         except BaseException as exc:
-            message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+            message = (
+                str(exc)
+                if isinstance(exc, EngineError)
+                else scrub_credentials(f"{type(exc).__name__}: {exc}")
+            )
             store.finish_run(run_id, "failed", {"message": message})
             raise
 
