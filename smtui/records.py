@@ -12,6 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+#: The time zone of a service added without one (and of `smtui service add` without --timezone,
+#: unless the config file says otherwise): one constant the records, the store and the CLI share.
+DEFAULT_TIMEZONE = "Australia/Sydney"
+
 ChildStatus = Literal["active", "inactive", "archived"]
 BookingKind = Literal["permanent", "casual"]
 BookingStatus = Literal["placed", "suspended", "cancelled"]
@@ -153,7 +157,7 @@ class RoomMapping:
 
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:
-    timezone: str = "Australia/Sydney"
+    timezone: str = DEFAULT_TIMEZONE
     max_archive_children_pct: float = 10.0
     max_archive_children_min: int = 3
     max_remove_rooms_pct: float = 25.0

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from smtui.records import DEFAULT_TIMEZONE
+
 ServiceStateName = Literal["not set up", "active", "off"]
 RunKind = Literal["sync", "setup", "approve"]
 RunResult = Literal["running", "ok", "failed", "held", "locked", "partial"]
@@ -35,7 +37,7 @@ class ServiceConfig:
     ccms_token_file: str | None = None
     portfolio_token_env: str | None = None
     portfolio_token_file: str | None = None
-    timezone: str = "Australia/Sydney"
+    timezone: str = DEFAULT_TIMEZONE
     interval_hours: float = 12.0
     enabled: bool = True
     state: ServiceStateName = "not set up"

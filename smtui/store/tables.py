@@ -24,6 +24,8 @@ from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from smtui.records import DEFAULT_TIMEZONE
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -80,7 +82,7 @@ class ServiceRow(StoreModel, table=True):
     ccms_token_file: str | None = None
     portfolio_token_env: str | None = None
     portfolio_token_file: str | None = None
-    timezone: str = "Australia/Sydney"
+    timezone: str = DEFAULT_TIMEZONE
     interval_hours: float = 12.0
     enabled: bool = True
     state: str = "not set up"
