@@ -206,6 +206,13 @@ def turn_on(store: Store, name: str) -> None:
     store.purge_cache(name)
 
 
+def remove_service(store: Store, name: str) -> None:
+    """Forget a service and everything cached about it; the vendor systems are untouched.
+    Through the engine so an unknown name is the same one-line error as everywhere else."""
+    service_config(store, name)
+    store.remove_service(name)
+
+
 def _summary(store: Store, cfg: ServiceConfig) -> ServiceSummary:
     runs = store.runs(cfg.name, limit=1)
     last = runs[0] if runs else None
