@@ -11,7 +11,7 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 
-from smtui.store import sqlite
+from smtui.store import postgres, sqlite
 from smtui.store.errors import DatabaseUnavailable, StoreError, one_line
 from smtui.store.migrate import upgrade_to_head
 from smtui.store.store import Store
@@ -56,6 +56,8 @@ def open_store(url: str | None = None) -> Store:
         sqlite.configure(engine)
         where = sqlite.location(resolved)
     else:
+        if postgres.is_postgres(resolved):
+            postgres.configure(engine)
         where = _safe(resolved)
     _one_line_errors(engine, where)
     store = Store(engine)

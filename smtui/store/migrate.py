@@ -7,6 +7,10 @@ The revision is looked at first in a read transaction: a database already at hea
 but the first after an upgrade) needs no write lock, so reading commands open it while a sync
 is writing. A revision this smtui has no script for means a newer smtui wrote the database;
 it is refused before Alembic could fail on it with a traceback.
+
+On PostgreSQL the write transaction does not queue other writers (SQLite's does), so it first
+takes an advisory lock: of several processes opening a fresh database at once, one migrates and
+the others wait for it, then find the schema at head.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 
+from smtui.store import postgres
 from smtui.store.errors import DatabaseTooNew, DatabaseUnavailable, one_line
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -37,7 +42,8 @@ def upgrade_to_head(
 ) -> None:
     """Apply pending revisions in one write transaction (a no-op when already at head).
 
-    The write transaction serialises two processes opening a fresh database at the same time.
+    The write transaction (and on PostgreSQL an advisory lock taken first) serialises
+    processes opening a fresh database at the same time.
     ``reader``, when given, checks the revision first without the write lock; ``where`` names
     the database in errors.
     """
@@ -48,6 +54,7 @@ def upgrade_to_head(
             if _is_at_head(conn, script, where):
                 return
     with engine.begin() as conn:
+        postgres.lock_migrations(conn)
         if _is_at_head(conn, script, where):
             return  # another process migrated it meanwhile
         cfg.attributes["connection"] = conn

@@ -35,7 +35,7 @@ from smtui.records import (
     RoomMapping,
     ServiceSettings,
 )
-from smtui.store import snapshots
+from smtui.store import postgres, snapshots
 from smtui.store.entities import (
     OP_STATES,
     RUN_KINDS,
@@ -121,6 +121,20 @@ class Store:
         with self.write_engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def _write_service(self, name: str) -> Iterator[tuple[Connection, int]]:
+        """A write transaction that reads a service's rows and then replaces them.
+
+        SQLite already queues every writer (BEGIN IMMEDIATE); on PostgreSQL a per-service
+        advisory lock, taken before anything is read, makes two such writes to one service
+        (two refreshes, two people deciding mappings) take turns instead of both deleting and
+        then both inserting the same keys.
+        """
+        with self._write() as conn:
+            sid = _service_id(conn, name)
+            postgres.lock_service(conn, sid)
+            yield conn, sid
+
     # --- services ------------------------------------------------------------------------------
 
     def add_service(self, cfg: ServiceConfig) -> ServiceConfig:
@@ -186,8 +200,7 @@ class Store:
         self, service: str, snap: CcmsSnapshot, *, read_at: dt.datetime | None = None
     ) -> bool:
         """Replace the cached CCMS read of a service, atomically; False when kept (below)."""
-        with self._write() as conn:
-            sid = _service_id(conn, service)
+        with self._write_service(service) as (conn, sid):
             if _keeps_complete(conn, sid, "ccms", snap.complete):
                 return False
             snapshots.save_ccms(conn, sid, snap, read_at or utcnow())
@@ -197,8 +210,7 @@ class Store:
         self, service: str, snap: PortfolioSnapshot, *, read_at: dt.datetime | None = None
     ) -> bool:
         """Replace the cached portfolio read of a service, atomically; False when kept."""
-        with self._write() as conn:
-            sid = _service_id(conn, service)
+        with self._write_service(service) as (conn, sid):
             if _keeps_complete(conn, sid, "portfolio", snap.complete):
                 return False
             snapshots.save_portfolio(conn, sid, snap, read_at or utcnow())
@@ -272,8 +284,7 @@ class Store:
     ) -> None:
         """Upsert child mappings; each one that actually changes gets an audit row."""
         wanted = {m.child_id: m for m in mappings}
-        with self._write() as conn:
-            sid = _service_id(conn, service)
+        with self._write_service(service) as (conn, sid):
             current = _load_child_mappings(conn, sid, wanted.keys())
             _upsert_mappings(
                 conn, sid, CHILD_MAP, "child_id", "child", current, wanted, who=who, reason=reason
@@ -284,8 +295,7 @@ class Store:
     ) -> None:
         """Upsert room mappings; each one that actually changes gets an audit row."""
         wanted = {m.room_id: m for m in mappings}
-        with self._write() as conn:
-            sid = _service_id(conn, service)
+        with self._write_service(service) as (conn, sid):
             current = _load_room_mappings(conn, sid, wanted.keys())
             _upsert_mappings(
                 conn, sid, ROOM_MAP, "room_id", "room", current, wanted, who=who, reason=reason
@@ -695,7 +705,11 @@ def _upsert_mappings(
     who: str,
     reason: str,
 ) -> None:
-    """Replace changed mapping rows (delete + insert, portable) and audit each change."""
+    """Replace changed mapping rows (delete + insert, portable) and audit each change.
+
+    The caller holds the service's write lock (``Store._write_service``), so ``current`` is
+    still current and no other transaction inserts these keys meanwhile.
+    """
     changed = [m for k, m in wanted.items() if current.get(k) != m]
     if not changed:
         return

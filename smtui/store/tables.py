@@ -43,19 +43,24 @@ class StoreModel(SQLModel, registry=registry(metadata=metadata)):
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
-    """A timestamp that always comes back timezone-aware in UTC.
+    """A timestamp that always comes back timezone-aware in UTC, whatever the server's zone.
 
-    Some databases (SQLite) drop the offset, so values are normalised to UTC on the way in
-    (a naive value is taken to be UTC already) and marked UTC on the way out.
+    Values are normalised to UTC on the way in (a naive value is taken to be UTC already). SQLite
+    has no time zones, so it is given the naive UTC time (the text it has always stored).
+    Everywhere else the column is a ``timestamptz`` and is given the aware UTC value: a naive
+    one would be read in the *session's* time zone, so a server on Australia/Sydney would store
+    every time 10-11 hours early (next due wrong, every live lease already expired). On the way
+    out the value is marked (SQLite) or converted (PostgreSQL hands it back in its zone) to UTC.
     """
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is not None and value.tzinfo is not None:
-            return value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value
+        if value is None:
+            return None
+        utc = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(
         self, value: dt.datetime | None, dialect: Dialect
