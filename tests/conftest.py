@@ -1,14 +1,17 @@
-"""Shared fixtures: one real sandbox HTTP server per test session, reset on demand."""
+"""Shared fixtures: one real sandbox HTTP server per test session, reset on demand; the
+database a store test runs on (SQLite, or PostgreSQL when SMTUI_TEST_DB is set)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox, start_sandbox
+from tests import pg_helpers
 
 SANDBOX_SEED = 7
 SANDBOX_TODAY = dt.date(2026, 11, 23)  # a Monday
@@ -45,3 +48,26 @@ def sandbox_world(sandbox: RunningSandbox, sandbox_admin: AdminClient) -> Runnin
     sandbox_admin.reset(seed=SANDBOX_SEED, today=SANDBOX_TODAY, services="all")
     sandbox_admin.clear_faults()
     return sandbox
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> Iterator[str]:
+    """Where a store test opens its store: a fresh database of its own.
+
+    A SQLite file in the test's directory, or, with ``SMTUI_TEST_DB`` set, a new database on
+    that PostgreSQL server (dropped afterwards): the same tests then cover both stores.
+    """
+    if pg_helpers.server_url() is None:
+        yield str(tmp_path / "smtui.db")
+        return
+    with pg_helpers.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database (skips the test without ``SMTUI_TEST_DB``)."""
+    if pg_helpers.server_url() is None:
+        pytest.skip(pg_helpers.skip_reason())
+    with pg_helpers.fresh_database() as url:
+        yield url

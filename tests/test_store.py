@@ -1,4 +1,9 @@
-"""The store against real SQLite files: settings, migrations, round trips, journal, lock."""
+"""The store against a real database: settings, migrations, round trips, journal, lock.
+
+The ``store`` fixture opens a fresh SQLite file, or a fresh PostgreSQL database when
+``SMTUI_TEST_DB`` is set (tests/conftest.py), so everything here but the tests of SQLite files
+themselves (``sqlite_db``/``sqlite_store``, marked below) runs on both stores.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,13 +57,22 @@ T0 = dt.datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def store(store_url: str) -> Iterator[Store]:
+    """A store on a fresh database: SQLite, or PostgreSQL with SMTUI_TEST_DB set."""
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Path:
+    """A SQLite file path, for the tests of SQLite files themselves (whatever SMTUI_TEST_DB)."""
     return tmp_path / "smtui.db"
 
 
 @pytest.fixture
-def store(db: Path) -> Store:
-    s = open_store(str(db))
+def sqlite_store(sqlite_db: Path) -> Iterator[Store]:
+    s = open_store(str(sqlite_db))
     yield s
     s.close()
 
@@ -113,19 +128,27 @@ def count(store: Store, table: str, service_id: int | None = None) -> int:
     query = f"SELECT count(*) FROM {table}"
     with store.engine.connect() as conn:
         if service_id is None:
-            return conn.exec_driver_sql(query).scalar_one()
-        return conn.exec_driver_sql(query + " WHERE service_id = ?", (service_id,)).scalar_one()
+            return conn.execute(sa.text(query)).scalar_one()
+        where = sa.text(query + " WHERE service_id = :sid")
+        return conn.execute(where, {"sid": service_id}).scalar_one()
 
 
 def service_id(store: Store, name: str) -> int:
     with store.engine.connect() as conn:
-        return conn.exec_driver_sql("SELECT id FROM service WHERE name = ?", (name,)).scalar_one()
+        query = sa.text("SELECT id FROM service WHERE name = :name")
+        return conn.execute(query, {"name": name}).scalar_one()
 
 
 # --- opening ---------------------------------------------------------------------------------
+# The tests of SQLite files (pragmas, file mode, paths, raw sqlite3 reads) are SQLite-only:
+# they use sqlite_db / sqlite_store whatever SMTUI_TEST_DB says. tests/test_postgres.py has the
+# PostgreSQL side of opening (migrations from several processes at once, time zones).
 
 
-def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(store: Store, db: Path) -> None:
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(
+    sqlite_store: Store, sqlite_db: Path
+) -> None:
+    store, db = sqlite_store, sqlite_db
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
@@ -137,11 +160,12 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(store: Store, 
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_database_file_is_private_to_its_owner(store: Store, db: Path) -> None:
-    assert db.stat().st_mode & 0o077 == 0
+def test_database_file_is_private_to_its_owner(sqlite_store: Store, sqlite_db: Path) -> None:
+    assert sqlite_db.stat().st_mode & 0o077 == 0
 
 
-def test_migration_creates_schema_at_head_and_reopen_is_a_no_op(db: Path) -> None:
+def test_migration_creates_schema_at_head_and_reopen_is_a_no_op(sqlite_db: Path) -> None:
+    db = sqlite_db
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with open_store(str(db)) as first:
         add(first)
@@ -600,11 +624,11 @@ CONTENDER = textwrap.dedent(
 )
 
 
-def test_contending_processes_get_exactly_one_lock(store: Store, db: Path) -> None:
+def test_contending_processes_get_exactly_one_lock(store: Store, store_url: str) -> None:
     add(store)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CONTENDER, str(db)],
+            [sys.executable, "-c", CONTENDER, store_url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
