@@ -1,6 +1,7 @@
 """Benchmark the child matcher against a naive pairwise loop, on realistic messy data.
 
 Run: python bench/bench_match.py [N]   (default 5000 children x 5000 profiles)
+     python bench/bench_match.py --growth   (10k x 10k against 20k x 20k: must stay <= 2.5x)
 
 The baseline calls the same rapidfuzz scorer the matcher's first stage uses, pair by pair in
 nested Python loops, on a 500 x 500 sample, extrapolated linearly to N x N. It measures only name
@@ -20,7 +21,7 @@ from faker import Faker
 from rapidfuzz import fuzz
 
 from smtui.match import match_children
-from smtui.match.candidates import NAME_CUTOFF
+from smtui.match.candidates import NAME_CUTOFF, _pair_keys
 from smtui.match.evidence import child_person, natural_key, profile_person
 from smtui.match.names import are_nicknames, is_slip, is_typo, normalise
 from smtui.records import Child, Profile
@@ -358,11 +359,35 @@ def baseline_seconds(children: list[Child], profiles: list[Profile], sample: int
 
 def _forget() -> None:
     """Empty the matcher's memo caches so every timed run starts cold, like a fresh CLI run."""
-    for cached in (normalise, are_nicknames, is_slip, is_typo, natural_key):
+    for cached in (normalise, are_nicknames, is_slip, is_typo, natural_key, _pair_keys):
         cached.cache_clear()
 
 
+def _best_seconds(n: int, repeats: int = 2) -> float:
+    pop = population(n, n)
+    times = []
+    for _ in range(repeats):
+        _forget()
+        began = time.perf_counter()
+        match_children(pop.children, pop.profiles)
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+def growth() -> None:
+    """Blocking must keep matching near-linear: twice the data may cost at most 2.5x the time."""
+    match_children(population(50, 50).children, population(50, 50).profiles)
+    small, large = _best_seconds(10_000), _best_seconds(20_000)
+    print(
+        f"growth: 10k x 10k {small:.2f} s, 20k x 20k {large:.2f} s; "
+        f"ratio {large / small:.2f}x (target <= 2.5x)"
+    )
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--growth"]:
+        growth()
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     sample = min(500, n)
     pop = population(n, n)

@@ -384,3 +384,67 @@ def test_existing_links_are_never_given_to_another_child(linked):
     ]
     got = match_children(kids, profiles, linked=linked)
     assert [(p.action, p.profile_id) for p in got] == [("link", "p2"), ("link", "p1")]
+
+
+# --- candidates that can't be missed ---------------------------------------------------------
+
+
+def test_a_typo_in_each_name_with_the_same_birth_date_is_offered():
+    """kylie stanley / kyqie stanleu: too far apart for a name search, but born the same day."""
+    p = one(
+        [child("c1", "Kylie", "Stanley", D(2020, 4, 17))],
+        [profile("p1", "Kyqie", "Stanleu", D(2020, 4, 17))],
+    )
+    assert (p.action, p.profile_id) == ("review", "p1")
+
+
+def test_profile_with_a_blank_first_name_is_not_created_twice():
+    p = one(
+        [child("c1", "Kylie", "Stanley", D(2020, 4, 17))],
+        [profile("p1", "", "Stanley", D(2020, 4, 17))],
+    )
+    assert (p.action, p.profile_id) == ("review", "p1")
+
+
+WORDS = st.text(alphabet="abcdefghijklmnoprstuvwyz", min_size=4, max_size=9)
+
+
+def _one_edit(word: str, at: int, letter: str) -> str:
+    i = at % len(word)
+    return word[:i] + letter + word[i + 1 :]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    WORDS,
+    WORDS,
+    st.integers(0, 20),
+    st.integers(0, 20),
+    st.sampled_from("aeiouxq"),
+    st.sampled_from(["typos", "swapped", "swapped-typo", "blank-first", "blank-child"]),
+    st.booleans(),
+)
+def test_pairs_that_cannot_be_missed_are_always_weighed(first, last, i, j, letter, how, dated):
+    """Born the same day, names swapped, or a blank given name: the pair is always weighed."""
+    from smtui.match.candidates import nominate
+    from smtui.match.evidence import child_person, profile_person
+
+    born = D(2020, 4, 17)
+    kid = child("c1", first, last, born)
+    p_first, p_last = _one_edit(first, i, letter), _one_edit(last, j, letter)
+    shown = {
+        "typos": (p_first, p_last),
+        "swapped": (last, first),
+        "swapped-typo": (p_last, first),
+        "blank-first": ("", last),
+        "blank-child": (first, last),
+    }[how]
+    if how == "blank-child":
+        kid = child("c1", "", last, born)
+    elif how == "typos" and not dated:
+        return  # a typo in both names and no birth date in common: nothing says it is one child
+    prof = profile("p1", *shown, born if dated else None)
+    noise = [profile(f"p{k}", "Zed", "Quorra", D(2019, 1, k)) for k in range(2, 6)]
+    pool = [profile_person(x) for x in [*noise, prof]]
+    (found,) = nominate([child_person(kid)], pool)
+    assert len(pool) - 1 in found

@@ -1,20 +1,29 @@
 """Find the few profiles worth weighing for each child, without weighing every pair.
 
-Weighing a pair in Python costs microseconds; 5,000 x 5,000 pairs would cost minutes. So three
-cheap channels nominate pairs and only those are weighed:
+Weighing a pair in Python costs microseconds; 5,000 x 5,000 pairs would cost minutes, and even
+comparing every pair's name key in C grows with the square of the service. So only dictionary
+channels nominate pairs, each linear in the two lists:
 
-* names: ``rapidfuzz.process.cdist`` compares order-insensitive name keys for all pairs in C
-  (both cores), which catches typos, dropped accents and swapped first/last names;
-* nicknames and surname parts: a dictionary keyed by (surname word, given-name family) catches
-  Liz/Elizabeth, preferred names and Smith-Jones/Smith, which edit distance scores poorly;
-* birth dates: the same dictionary keyed by (birth date, name word or nickname) catches a typo
-  that reorders the name key, a changed surname, and twins; swapped day/month too.
+* names, one edit per word: each name word is indexed with its one-letter deletions next to the
+  first two letters of the other name part (``kylie stanley`` and ``kyqie stanleu`` share
+  ``kyie`` + ``st``); profiles are indexed both ways round, so swapped first/last names meet;
+* a blank given name (or surname) on either side: indexed by the other part alone;
+* nicknames and surname parts: (surname word, given-name family) catches Liz/Elizabeth,
+  preferred names and Smith-Jones/Smith, which edit distance scores poorly;
+* birth dates: (birth date, name word or nickname) for Beth Browne / Elizabeth Brown, and
+  every pair with the same (or day/month swapped) birth date, whatever the names,
+  has its name keys compared in C (``rapidfuzz.process.cpdist``); those not plainly different
+  people are weighed.
+
+The picker (one child) also runs a loose all-profiles name comparison: that is linear there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -22,8 +31,10 @@ from rapidfuzz import fuzz, process
 from smtui.match.evidence import Person
 from smtui.match.names import name_anchors, name_family
 
-NAME_CUTOFF = 85  # cdist ratio (0..100) on sorted-token name keys
-_ROWS_PER_CHUNK = 2048  # bounds the score matrix at ~2048 x len(profiles) bytes
+NAME_CUTOFF = 85  # picker / baseline: cdist ratio (0..100) on sorted-token name keys
+SAME_DATE_CUTOFF = 50  # name-key ratio under which a same-birth-date pair is plainly two people
+_ROWS_PER_CHUNK = 2048  # bounds the picker's score matrix at ~2048 x len(profiles) bytes
+_MIN_DELETE = 3  # words shorter than this are only indexed whole
 
 
 def _swapped_date(d: dt.date) -> dt.date:
@@ -38,6 +49,57 @@ def _given_families(person: Person) -> set[str]:
     return names
 
 
+def _variants(word: str) -> list[str]:
+    """The word and its one-letter deletions: two words one edit apart share one of these."""
+    if len(word) < _MIN_DELETE:
+        return [word]
+    return [word, *(word[:i] + word[i + 1 :] for i in range(len(word)))]
+
+
+@lru_cache(maxsize=131072)
+def _pair_keys(given: str, last: str) -> tuple[str, ...]:
+    """Keys for one (given word, surname word): cached, as the same names recur across lists."""
+    g2, l2 = given[:2], last[:2]
+    return (*(f"g{v}|{l2}" for v in _variants(given)), *(f"s{g2}|{v}" for v in _variants(last)))
+
+
+def _edit_keys(givens: Iterable[str], lasts: Sequence[str], out: list[str]) -> None:
+    for g in givens:
+        for last in lasts:
+            out.extend(_pair_keys(g, last))
+
+
+def _profile_keys(p: Person) -> list[str]:
+    first, last = p.first[:1], p.last
+    keys: list[str] = []
+    _edit_keys(first, last, keys)
+    _edit_keys(last, first, keys)  # both ways round: swapped names
+    if not first or not last:
+        keys.extend(f"b{w}" for w in (*first, *last))  # blank name on the profile
+    keys.extend(f"c{w}" for w in (*first, *last))
+    anchors = name_anchors(first[0]) if first else frozenset()
+    keys.extend(f"n{w}|{a}" for a in anchors for w in last)
+    if p.birth_date is not None:  # a nickname or one shared word with the same birth date
+        keys.extend(f"d{p.birth_date}|{w}" for w in anchors.union(p.first, p.last))
+    return keys
+
+
+def _child_keys(c: Person) -> list[str]:
+    givens = {g[0] for g in (c.first[:1], c.preferred[:1]) if g}
+    keys: list[str] = []
+    _edit_keys(givens, c.last, keys)
+    keys.extend(f"b{w}" for w in (*givens, *c.last))
+    if not givens or not c.last:
+        keys.extend(f"c{w}" for w in (*givens, *c.last))  # blank name on the child
+    families = _given_families(c)
+    keys.extend(f"n{w}|{g}" for g in families for w in c.last)
+    if c.birth_date is not None:
+        words = families.union(c.first, c.last)
+        for d in {c.birth_date, _swapped_date(c.birth_date)}:
+            keys.extend(f"d{d}|{w}" for w in words)
+    return keys
+
+
 def nominate(
     children: Sequence[Person],
     profiles: Sequence[Person],
@@ -47,26 +109,73 @@ def nominate(
 ) -> list[set[int]]:
     """For each child (by position), the positions of profiles worth weighing.
 
-    Unless ``thorough``, a child whose blocks already hold a profile with the same name and birth
-    date skips the fuzzy pass: that pair is the best possible, and the fuzzy pass could only add
-    misspelt look-alikes without a birth date. The matcher accepts that (at worst a "pick one"
-    review becomes a link to that exact profile, halving the fuzzy work); the picker, which lists
-    everything, does not.
+    ``thorough`` (the picker) adds every profile whose name key is within ``cutoff`` of the
+    child's: quadratic for a whole service, linear for the one child a person is looking at.
     """
     found = _by_blocks(children, profiles)
-    rows = [
-        i
-        for i, c in enumerate(children)
-        if thorough
-        or not any(
-            profiles[j].key == c.key and profiles[j].birth_date == c.birth_date for j in found[i]
-        )
-    ]
-    if not rows or not profiles:
-        return found
+    _by_birth_date(children, profiles, found)
+    if thorough and children and profiles:
+        _by_name_keys(children, profiles, found, cutoff)
+    return found
+
+
+def _by_blocks(children: Sequence[Person], profiles: Sequence[Person]) -> list[set[int]]:
+    """Dictionary channels: names one edit per word apart, blank names, nicknames."""
+    blocks: defaultdict[str, list[int]] = defaultdict(list)
+    for j, p in enumerate(profiles):
+        for key in set(_profile_keys(p)):
+            blocks[key].append(j)
+    get = blocks.get
+    found: list[set[int]] = []
+    for c in children:
+        bucket: set[int] = set()
+        for key in set(_child_keys(c)):
+            hits = get(key)
+            if hits:
+                bucket.update(hits)
+        found.append(bucket)
+    return found
+
+
+def _by_birth_date(
+    children: Sequence[Person], profiles: Sequence[Person], found: list[set[int]]
+) -> None:
+    """Every pair born the same day (or day/month swapped), unless the names share nothing."""
+    by_date: defaultdict[dt.date, list[int]] = defaultdict(list)
+    for j, p in enumerate(profiles):
+        if p.birth_date is not None:
+            by_date[p.birth_date].append(j)
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, c in enumerate(children):
+        if c.birth_date is None:
+            continue
+        dates = {c.birth_date, _swapped_date(c.birth_date)}
+        for d in dates:
+            hits = by_date.get(d)
+            if hits:
+                rows.extend([i] * len(hits))
+                cols.extend(hits)
+    if not rows:
+        return
+    scores = process.cpdist(
+        [children[i].key for i in rows],
+        [profiles[j].key for j in cols],
+        scorer=fuzz.ratio,
+        score_cutoff=SAME_DATE_CUTOFF,
+        dtype=np.uint8,
+        workers=-1,
+    )
+    for k in np.flatnonzero(scores).tolist():
+        found[rows[k]].add(cols[k])
+
+
+def _by_name_keys(
+    children: Sequence[Person], profiles: Sequence[Person], found: list[set[int]], cutoff: int
+) -> None:
     profile_keys = [p.key for p in profiles]
-    for start in range(0, len(rows), _ROWS_PER_CHUNK):
-        chunk = rows[start : start + _ROWS_PER_CHUNK]
+    for start in range(0, len(children), _ROWS_PER_CHUNK):
+        chunk = range(start, min(start + _ROWS_PER_CHUNK, len(children)))
         scores = process.cdist(
             [children[i].key for i in chunk],
             profile_keys,
@@ -75,56 +184,6 @@ def nominate(
             dtype=np.uint8,
             workers=-1,
         )
-        hit_rows, hit_cols = _nonzero(scores)
+        hit_rows, hit_cols = np.nonzero(scores)
         for row, col in zip(hit_rows.tolist(), hit_cols.tolist(), strict=True):
             found[chunk[row]].add(col)
-    return found
-
-
-def _by_blocks(children: Sequence[Person], profiles: Sequence[Person]) -> list[set[int]]:
-    """Dictionary channels: (surname word, given name) and (birth date, name word or nickname).
-
-    Profiles are indexed by their given name's anchors (itself and what it shortens), children
-    look up their whole family: that pairs exactly the names the nickname table relates.
-    """
-    blocks: dict[tuple[object, str], list[int]] = {}
-    for j, p in enumerate(profiles):
-        anchors = name_anchors(p.first[0]) if p.first else frozenset()
-        keys = [(w, a) for a in anchors for w in p.last]
-        if p.birth_date is not None:
-            keys += [(p.birth_date, w) for w in anchors.union(p.first, p.last)]
-        for key in keys:
-            blocks.setdefault(key, []).append(j)
-    get = blocks.get
-    found: list[set[int]] = []
-    for c in children:
-        givens = _given_families(c)
-        keys = [(w, g) for g in givens for w in c.last]
-        if c.birth_date is not None:
-            words = givens.union(c.first, c.last)
-            keys += [(c.birth_date, w) for w in words]
-            keys += [(_swapped_date(c.birth_date), w) for w in words]
-        bucket: set[int] = set()
-        for key in keys:
-            hits = get(key)
-            if hits:
-                bucket.update(hits)
-        found.append(bucket)
-    return found
-
-
-def _nonzero(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.nonzero for a mostly-zero uint8 matrix, about ten times faster.
-
-    Plain np.nonzero over millions of bytes costs more than cdist itself; reading the matrix
-    eight bytes at a time skips the empty majority and only the few non-zero words are expanded.
-    """
-    flat = scores.reshape(-1)
-    size = flat.size
-    if size % 8:
-        flat = np.concatenate([flat, np.zeros(8 - size % 8, dtype=np.uint8)])
-    words = np.flatnonzero(flat.view(np.uint64))
-    spots = (words[:, None] * 8 + np.arange(8)).reshape(-1)
-    spots = spots[spots < size]
-    hits = spots[flat[spots] != 0]
-    return np.divmod(hits, scores.shape[1])

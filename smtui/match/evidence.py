@@ -209,6 +209,7 @@ def assess(child: Person, profile: Person) -> Evidence:
     elif (
         strong
         or (first.kind in AGREE_WELL and dob == "same")
+        or (first.kind == "blank" and last.kind in LAST_QUALITY and dob in ("same", "swapped"))
         or (name_score >= PLAUSIBLE_NAME and dob != "close")
     ):
         tier = REVIEW

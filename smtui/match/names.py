@@ -151,7 +151,7 @@ def similarity(a: str, b: str) -> float:
 class PartMatch(NamedTuple):
     """How one name part (first or last) of a profile relates to the child's."""
 
-    kind: str  # exact | preferred | middle | nickname | part | slip | typo | different
+    kind: str  # exact | preferred | middle | nickname | part | slip | typo | blank | different
     quality: float
     note: str = ""
 
@@ -168,8 +168,10 @@ def compare_first(
     shown_profile: str,
 ) -> PartMatch:
     """Compare given names, trying the CCMS first name, then the preferred name, then nicknames."""
-    if not profile_first or not (child_first or child_preferred):
-        return PartMatch("different", 0.0)
+    if not profile_first:
+        return PartMatch("blank", 0.0, "profile has no first name")
+    if not (child_first or child_preferred):
+        return PartMatch("blank", 0.0, "no first name in CCMS")
     if child_first == profile_first or "".join(child_first) == "".join(profile_first):
         return EXACT_FIRST
     if child_preferred and (
