@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -50,7 +50,7 @@ from smtui.store import (
     open_store,
 )
 from smtui.store.migrate import alembic_config
-from smtui.store.tables import metadata
+from smtui.store.tables import UtcDateTime, metadata
 
 SYD = dt.timezone(dt.timedelta(hours=10))
 T0 = dt.datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=dt.UTC)
@@ -676,3 +676,92 @@ def test_remove_service_leaves_nothing_behind(store: Store) -> None:
     assert all(count(store, t, other) > 0 for t in child_tables)
     with pytest.raises(ServiceNotFound):
         store.remove_service("sunny")
+
+
+# --- what is due -----------------------------------------------------------------------------
+
+
+def test_due_services_is_one_query_with_the_engines_rule(store: Store) -> None:
+    from smtui.engine.services import due_services
+
+    now = dt.datetime.now(dt.UTC)
+    for name in ("fresh", "synced", "dry", "failed", "off", "never"):
+        add(store, name)
+        if name != "never":
+            store.update_service(name, set_up_at=now - dt.timedelta(hours=1), state="active")
+    store.update_service("off", enabled=False)
+    finished = (("synced", "ok", False), ("dry", "ok", True), ("failed", "failed", False))
+    for name, result, dry in finished:
+        run_id = store.start_run(
+            name, kind="sync", dry_run=dry, as_of=None, fingerprint=None, who="cron"
+        )
+        store.finish_run(run_id, result, {})
+
+    for when in (now, now + dt.timedelta(hours=11), now + dt.timedelta(hours=13)):
+        assert sorted(store.due_services(when)) == sorted(due_services(store, when)), when
+    assert sorted(store.due_services(now)) == ["dry", "failed", "fresh"]
+    assert "synced" in store.due_services(now + dt.timedelta(hours=13))
+    assert store.next_due("never") is None and store.next_due("off") is None
+
+    store.update_service("synced", interval_hours=1)  # a shorter interval: due sooner
+    assert "synced" in store.due_services(now + dt.timedelta(hours=2))
+    store.update_service("off", enabled=True)
+    assert "off" in store.due_services(now)
+
+
+def test_the_next_due_migration_fills_in_existing_services(store_url: str) -> None:
+    from alembic import command
+
+    # A database as an older smtui left it (revision 0003): one service synced, one set up and
+    # never synced, one not set up.
+    url = store_url if "://" in store_url else f"sqlite:///{store_url}"
+    older = sa.create_engine(url, poolclass=sa.NullPool)
+    cfg = alembic_config()
+    with older.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    synced_at = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    set_up_at = synced_at - dt.timedelta(days=1)
+    row = {
+        "ccms_url": "c",
+        "portfolio_url": "p",
+        "timezone": "UTC",
+        "interval_hours": 12.0,
+        "enabled": True,
+        "state": "active",
+        "max_archive_children_pct": 10.0,
+        "max_archive_children_min": 3,
+        "max_remove_rooms_pct": 25.0,
+        "max_remove_rooms_min": 2,
+        "created_at": set_up_at,
+    }
+    times = {"created_at", "set_up_at", "started_at", "finished_at"}
+
+    def table(name: str, columns: Iterable[str]) -> sa.TableClause:
+        typed = (sa.column(k, UtcDateTime() if k in times else None) for k in columns)
+        return sa.table(name, *typed)
+
+    service = table("service", [*row, "id", "name", "set_up_at"])
+    run_row = {
+        "service_id": 1,
+        "started_at": synced_at,
+        "finished_at": synced_at,
+        "kind": "sync",
+        "dry_run": False,
+        "result": "ok",
+        "summary": "{}",
+        "who": "cron",
+    }
+    run = table("sync_run", run_row)
+    with older.begin() as conn:
+        conn.execute(sa.insert(service), {**row, "id": 1, "name": "synced", "set_up_at": set_up_at})
+        conn.execute(sa.insert(service), {**row, "id": 2, "name": "new", "set_up_at": set_up_at})
+        conn.execute(sa.insert(service), {**row, "id": 3, "name": "never", "set_up_at": None})
+        conn.execute(sa.insert(run), run_row)
+    older.dispose()
+
+    with open_store(store_url) as store:
+        assert store.next_due("synced") == synced_at + dt.timedelta(hours=12)
+        assert store.next_due("new") == set_up_at
+        assert store.next_due("never") is None
+        assert store.due_services(synced_at) == ["new"]

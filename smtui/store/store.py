@@ -146,7 +146,8 @@ class Store:
         values["created_at"] = cfg.created_at or utcnow()
         try:
             with self._write() as conn:
-                conn.execute(insert(SERVICE), values)
+                result = conn.execute(insert(SERVICE), values)
+                _refresh_next_due(conn, int(result.inserted_primary_key[0]))
         except IntegrityError:
             raise ServiceExists(cfg.name) from None
         return self.get_service(cfg.name)
@@ -174,7 +175,33 @@ class Store:
             sid = _service_id(conn, name)
             if fields:
                 conn.execute(update(SERVICE).where(SERVICE.c.id == sid).values(**fields))
+                _refresh_next_due(conn, sid)
         return self.get_service(name)
+
+    def due_services(self, now: dt.datetime | None = None) -> list[str]:
+        """Enabled, set-up services due by ``now``, most overdue first: one indexed query.
+
+        The same rule as ``engine.services.due_services`` (due at once after setup until a
+        run succeeds, then one interval after the last success), without a transaction per
+        service.
+        """
+        query = (
+            select(SERVICE.c.name)
+            .where(
+                SERVICE.c.next_due_at <= (now or utcnow()),
+                SERVICE.c.enabled.is_(True),
+                SERVICE.c.set_up_at.is_not(None),
+            )
+            .order_by(SERVICE.c.next_due_at, SERVICE.c.name)
+        )
+        with self._read() as conn:
+            return list(conn.scalars(query))
+
+    def next_due(self, name: str) -> dt.datetime | None:
+        """When the service is next due (None when off or not set up)."""
+        with self._read() as conn:
+            sid = _service_id(conn, name)
+            return conn.execute(select(SERVICE.c.next_due_at).where(SERVICE.c.id == sid)).scalar()
 
     def remove_service(self, name: str) -> None:
         """Delete the service and everything recorded about it, then compact the file so the
@@ -366,6 +393,8 @@ class Store:
             )
             if done.rowcount == 0:
                 raise RunNotFound(run_id)
+            sid = conn.execute(select(RUN.c.service_id).where(RUN.c.id == run_id)).scalar_one()
+            _refresh_next_due(conn, sid)
 
     def record_ops(self, run_id: int, service: str, ops: list[dict[str, Any]]) -> None:
         """Journal a run's planned ops in one go.
@@ -634,6 +663,27 @@ def _service_id(conn: Connection, name: str) -> int:
     if sid is None:
         raise ServiceNotFound(name)
     return int(sid)
+
+
+def _refresh_next_due(conn: Connection, sid: int) -> None:
+    """Recompute a service's ``next_due_at`` after what it depends on changed (its settings,
+    a run finishing): due at once once set up, then one interval after the last success."""
+    row = conn.execute(
+        select(SERVICE.c.enabled, SERVICE.c.set_up_at, SERVICE.c.interval_hours).where(
+            SERVICE.c.id == sid
+        )
+    ).one()
+    due = None
+    if row.enabled and row.set_up_at is not None:
+        last_ok = conn.execute(
+            select(func.max(RUN.c.finished_at)).where(
+                RUN.c.service_id == sid, RUN.c.result == "ok", RUN.c.dry_run.is_(False)
+            )
+        ).scalar()
+        if isinstance(last_ok, str):  # SQLite hands max() of a timestamp back as text
+            last_ok = dt.datetime.fromisoformat(last_ok).replace(tzinfo=dt.UTC)
+        due = row.set_up_at if last_ok is None else last_ok + dt.timedelta(hours=row.interval_hours)
+    conn.execute(update(SERVICE).where(SERVICE.c.id == sid).values(next_due_at=due))
 
 
 def _service_select() -> Any:

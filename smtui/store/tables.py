@@ -99,6 +99,9 @@ class ServiceRow(StoreModel, table=True):
     suspicious_drop_pct: float = 50.0
     created_at: dt.datetime = Field(sa_type=UtcDateTime)
     set_up_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    #: When ``sync --all`` next picks the service up (None: off or not set up); kept by the
+    #: store (``Store._refresh_next_due``) and indexed, so "what is due" is one query.
+    next_due_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
 
 
 # --- cached snapshots ------------------------------------------------------------------------
