@@ -313,3 +313,104 @@ def test_nul_characters_are_dropped_before_they_reach_postgresql(pg_url: str) ->
         assert store.run(run_id).who == "cron"
         # A query parameter is cleaned the same way, so what was stored is found again.
         assert store.get_service("sun\x00ny").name == "sunny"
+
+
+# --- workers (smtui/worker.py, on procrastinate) -------------------------------------------------
+
+WORKER_SERVICES = ("little-wattle", "gumnut-grove")
+TODAY = dt.date(2026, 11, 23)
+
+
+def _set_up_and_make_due(sandbox: RunningSandbox, url: str) -> None:
+    """Two services set up against the sandbox, whose last success was 13 hours ago."""
+    from smtui import engine
+
+    with open_store(url) as store:
+        for name in WORKER_SERVICES:
+            engine.add_service(
+                store,
+                ServiceConfig(
+                    name=name,
+                    ccms_url=sandbox.ccms_url(name),
+                    portfolio_url=sandbox.portfolio_url(name),
+                    ccms_token_env="SMTUI_TEST_CCMS",
+                    portfolio_token_env="SMTUI_TEST_PORTFOLIO",
+                ),
+            )
+            engine.refresh(store, name)
+            assert engine.run_sync(store, name, setup=True, as_of=TODAY).run.result == "ok"
+        assert store.due_services() == []
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE sync_run SET finished_at = finished_at - interval '13h'")
+        for name in WORKER_SERVICES:
+            store.update_service(name, interval_hours=12)  # recomputes next_due_at
+        assert sorted(store.due_services()) == sorted(WORKER_SERVICES)
+
+
+WORKER_ONCE = """
+    import sys
+    from smtui.worker import run_once
+    sys.stdin.readline()  # wait for the start signal
+    report = run_once(sys.argv[1])
+    print(sorted(report.queued), sorted(report.outcomes.items()), flush=True)
+"""
+
+
+def test_two_workers_sync_each_due_service_exactly_once(
+    sandbox_world: RunningSandbox, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("procrastinate", reason="smtui worker needs procrastinate>=3.10")
+    monkeypatch.setenv("SMTUI_TEST_CCMS", sandbox_world.ccms_token)
+    monkeypatch.setenv("SMTUI_TEST_PORTFOLIO", sandbox_world.portfolio_token)
+    _set_up_and_make_due(sandbox_world, pg_url)
+
+    workers = [spawn(WORKER_ONCE, pg_url) for _ in range(2)]
+    for w in workers:
+        w.stdin.write("go\n")
+        w.stdin.flush()
+    outputs = [w.communicate(timeout=300) for w in workers]
+    for w, (_out, err) in zip(workers, outputs, strict=True):
+        assert w.returncode == 0, err
+
+    with open_store(pg_url) as store:
+        for name in WORKER_SERVICES:
+            syncs = [r for r in store.runs(name) if r.kind == "sync"]
+            assert [r.result for r in syncs] == ["ok"], (name, outputs)
+            assert syncs[0].who == "worker"
+        assert store.due_services() == []
+
+    from smtui.worker import run_once
+
+    again = run_once(pg_url)  # nothing is due any more: nothing queued, nothing run
+    assert again.queued == () and again.outcomes == {}
+
+
+def test_a_queued_job_whose_service_was_synced_meanwhile_does_nothing(
+    sandbox_world: RunningSandbox, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("procrastinate", reason="smtui worker needs procrastinate>=3.10")
+    from smtui import engine
+    from smtui.worker import Worker
+
+    monkeypatch.setenv("SMTUI_TEST_CCMS", sandbox_world.ccms_token)
+    monkeypatch.setenv("SMTUI_TEST_PORTFOLIO", sandbox_world.portfolio_token)
+    _set_up_and_make_due(sandbox_world, pg_url)
+    worker = Worker(pg_url)
+    try:
+        due_at = worker.store.next_due("little-wattle")
+        assert due_at is not None
+        # cron (or a person) syncs it after the job was queued, before a worker takes it
+        engine.run_sync(worker.store, "little-wattle", as_of=TODAY)
+        assert worker.sync_one("little-wattle", due_at.isoformat()) == "synced already"
+        worker.store.update_service("gumnut-grove", enabled=False)
+        assert worker.sync_one("gumnut-grove", None) == "not due"
+    finally:
+        worker.close()
+
+
+def test_a_worker_refuses_a_sqlite_store(tmp_path) -> None:
+    pytest.importorskip("procrastinate", reason="smtui worker needs procrastinate>=3.10")
+    from smtui.worker import WorkerError, run_once
+
+    with pytest.raises(WorkerError, match="needs a PostgreSQL store"):
+        run_once(str(tmp_path / "smtui.db"))
