@@ -5,8 +5,10 @@ Run: python scripts/screenshots.py [--out screenshots]
 The data is exactly what `smtui demo` opens on (``smtui.demo.start_demo``: the sandbox for a fixed
 seed and date, served on loopback in this process, and a fresh demo store in a temporary directory
 with every sandbox service and gumnut-grove already set up). The app is driven from the keyboard
-with Textual's Pilot, so the pictures show what a person sees at 100x30. ``as_of`` and ``who`` are
-pinned and no path or port is shown, so the pictures only change when the UI does.
+with Textual's Pilot, so the pictures show what a person sees at 100x30. ``as_of``, ``who`` and the
+clock are pinned (the clock to a few minutes after the demo's preset sync, so "5 min ago" and "in
+12 h" read the same on every run) and no path or port is shown, so the pictures only change when
+the UI does.
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from smtui.demo import start_demo
+from smtui import engine
+from smtui.demo import PRESET_SERVICE, start_demo
 from smtui.tui.app import build_app
 
 SEED = 7
-TODAY = dt.date(2026, 11, 23)
+TODAY = dt.date(2026, 12, 1)
 SIZE = (100, 30)
 WHO = "demo@smtui"
+#: how long after the preset sync the pictures are taken
+SINCE_PRESET = dt.timedelta(minutes=5)
 
 
 async def settle(pilot: Pilot) -> None:
@@ -81,18 +86,65 @@ async def sync_log(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+async def picker(pilot: Pilot) -> None:
+    await open_service(pilot, "sunny-hill")
+    await pilot.press("down", "l")  # two profiles share this child's name and birth date
+    await settle(pilot)
+
+
+async def confirm_kind(pilot: Pilot) -> None:
+    await confirm(pilot)
+    await pilot.press("down", "enter")  # the second kind: what the plan takes away comes first
+    await settle(pilot)
+
+
+async def run_detail(pilot: Pilot) -> None:
+    await sync_log(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def settings(pilot: Pilot) -> None:
+    await open_service(pilot, "gumnut-grove")
+    await pilot.press("f5")
+    await settle(pilot)
+    await pilot.press("tab", "tab", "ctrl+u", *"25")  # typed, not saved yet
+    await settle(pilot)
+
+
+async def help_screen(pilot: Pilot) -> None:
+    await open_service(pilot, "sunny-hill")
+    await pilot.press("question_mark")
+    await settle(pilot)
+
+
 SHOTS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "home": home,
     "children": children,
     "rooms": rooms,
+    "picker": picker,
     "confirm": confirm,
+    "confirm-kind": confirm_kind,
     "sync-log": sync_log,
+    "run-detail": run_detail,
+    "settings": settings,
+    "help": help_screen,
 }
 
 
+def fixed_clock(store: Any) -> Callable[[], dt.datetime]:
+    """A clock stopped a few minutes after the demo's own sync, whenever the script runs."""
+    started = engine.runs(store, PRESET_SERVICE)[0].started_at
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=dt.UTC)
+    now = started + SINCE_PRESET
+    return lambda: now
+
+
 async def shoot(store: Any, out: Path) -> None:
+    clock = fixed_clock(store)
     for name, drive in SHOTS.items():
-        app = build_app(store, as_of=TODAY, who=WHO)
+        app = build_app(store, as_of=TODAY, who=WHO, clock=clock)
         async with app.run_test(size=SIZE) as pilot:
             await drive(pilot)
             app.save_screenshot(f"{name}.svg", path=str(out))

@@ -82,6 +82,9 @@ class PlanPreview:
     is_empty: bool
     #: mapping changes after setup, each by name: relinks, releases, creates that replace
     relinks: tuple[str, ...] = ()
+    #: every operation as (kind, label, change): what the plan browser drills into; change is
+    #: the new values an update writes ("first name -> Ava"), "" when the label says it all
+    operations: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

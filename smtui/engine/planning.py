@@ -65,6 +65,13 @@ def relink_labels(plan: Plan) -> tuple[str, ...]:
 
 def to_preview(name: str, plan: Plan) -> PlanPreview:
     ops = plan.operations
+
+    def change(kind: str, fields: tuple[tuple[str, object], ...]) -> str:
+        """What an update writes, field by field (its label only names the fields)."""
+        if kind != "update_profile":
+            return ""
+        return ", ".join(f"{n.replace('_', ' ')} -> {v}" for n, v in fields if n != "external_ref")
+
     return PlanPreview(
         service=name,
         fingerprint=plan.fingerprint,
@@ -77,6 +84,7 @@ def to_preview(name: str, plan: Plan) -> PlanPreview:
         relinks=relink_labels(plan),
         needs_review=len(plan.needs_review),
         is_empty=plan.is_empty,
+        operations=tuple((op.kind, op.label, change(op.kind, op.fields)) for op in ops),
     )
 
 

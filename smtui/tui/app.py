@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events
-from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType, Keymap
+from textual.screen import Screen
 
 from smtui import engine
 from smtui.tui.cells import one_line
 from smtui.tui.home import HomeScreen
+from smtui.tui.keys import HelpScreen, ScreenKeysProvider
 from smtui.tui.picker import PickerScreen
 
 Clock = Callable[[], dt.datetime]
@@ -30,11 +32,16 @@ def _utc_now() -> dt.datetime:
 
 
 class SmtuiApp(App[None]):
+    HELP_SECTION = "Everywhere"
     CSS_PATH = "app.tcss"
     TITLE = "smtui"
+    #: the palette lists the actions of whichever screen it is opened on, with their keys
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {ScreenKeysProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         # shown in the footer on the home screen only, where it does not crowd the grid keys
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit")
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        # not priority: in a text box ? is a character
+        Binding("question_mark,f1", "help", "Keys (help)", show=False, id="app.help"),
     ]
 
     def __init__(
@@ -45,6 +52,7 @@ class SmtuiApp(App[None]):
         as_of: dt.date | None = None,
         clock: Clock = _utc_now,
         who: str | None = None,
+        keymap: Keymap | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -53,6 +61,21 @@ class SmtuiApp(App[None]):
         self.now = clock
         self.who = who or engine.who_am_i()
         self.animation_level = "none"
+        if keymap:
+            self.set_keymap(keymap)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, with "Keys" opening the help screen (esc closes it) instead
+        of a side panel that esc did not close."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
+        yield SystemCommand("Keys", "Every key of this screen and its binding id", self.action_help)
+
+    def action_help(self) -> None:
+        """? and F1: the keymap of the screen the person is on (not of the help itself)."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())
@@ -85,9 +108,13 @@ def build_app(
     as_of: dt.date | None = None,
     clock: Clock = _utc_now,
     who: str | None = None,
+    keymap: Keymap | None = None,
 ) -> SmtuiApp:
-    """The one way to make the app, so the CLI, the tests and the screenshots run the same thing."""
-    return SmtuiApp(store, demo=demo, as_of=as_of, clock=clock, who=who)
+    """The one way to make the app, so the CLI, the tests and the screenshots run the same thing.
+
+    ``keymap`` maps binding ids (shown on the help screen, ``?``) to keys, e.g.
+    ``{"children.link": "ctrl+l"}``: a person's rebinding from the config file."""
+    return SmtuiApp(store, demo=demo, as_of=as_of, clock=clock, who=who, keymap=keymap)
 
 
 def run_app(store: Any) -> None:

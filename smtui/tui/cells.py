@@ -15,7 +15,6 @@ from rich.text import Text
 from smtui.views import ChildRow, RoomRow, RunSummary, ServiceSummary
 
 NAME_WIDTH = 22
-REASON_WIDTH = 30
 
 ACTION_LABELS = {"link": "link", "create": "create", "ignore": "don't add", "review": "review"}
 ACTION_STYLES = {"link": "green", "create": "cyan", "ignore": "dim", "review": "bold yellow"}
@@ -42,6 +41,7 @@ OP_STATE_STYLES = {
     "held": "magenta",
     "in_flight": "cyan",
     "planned": "dim",
+    "not_started": "dim",
 }
 MARK = "●"
 
@@ -112,9 +112,11 @@ def child_cells(row: ChildRow, marked: bool) -> tuple[Text, ...]:
         plain(row.name, NAME_WIDTH),
         Text(row.birth_date.isoformat() if row.birth_date else "-"),
         Text(action, style=ACTION_STYLES.get(row.action, "")),
-        plain(row.profile_name or "", NAME_WIDTH),
+        # profile and reason whole: the grid cuts them to the room it has, so a wide screen
+        # shows them in full
+        plain(row.profile_name or ""),
         Text(f"{row.score:.0f}" if row.score else "", justify="right"),
-        plain(row.reason, REASON_WIDTH, "dim"),
+        plain(row.reason, None, "dim"),
         plain(", ".join(row.rooms), NAME_WIDTH),
     )
 
@@ -145,6 +147,18 @@ def counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items() if n)
 
 
+def run_counts(run: RunSummary) -> str:
+    """What the run planned, and how that ended when not all of it was done; a running run has
+    not finished planning, so it never says "nothing to do"."""
+    planned = counts_text(run.counts)
+    if run.result == "running":
+        return planned or "planning…"
+    settled = run.settled()
+    if settled:
+        return f"{settled} ({planned})" if planned else settled
+    return planned or "nothing to do"
+
+
 def run_cells(run: RunSummary, now: dt.datetime) -> tuple[Text, ...]:
     return (
         Text(str(run.run_id), justify="right"),
@@ -152,7 +166,7 @@ def run_cells(run: RunSummary, now: dt.datetime) -> tuple[Text, ...]:
         Text(ago(run.started_at, now)),
         Text(run.result, style=RESULT_STYLES.get(run.result, "")),
         plain(run.who, 24, "dim"),
-        plain(counts_text(run.counts) or "nothing to do", 40),
+        plain(run_counts(run), 40),
         plain(run.message, 60, "dim"),
     )
 

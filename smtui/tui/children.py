@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -25,7 +25,7 @@ from smtui.records import ChildMapping
 from smtui.tui.cells import MARK, child_cells, haystack
 from smtui.tui.dialogs import Dialog, LinesScreen
 from smtui.tui.fit import Col, FitTable
-from smtui.tui.picker import PickerScreen, candidate_choice
+from smtui.tui.picker import PickerScreen, candidate_choice, ranked
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import ChildRow
 
@@ -74,6 +74,8 @@ class Change:
 class SearchInput(Input):
     """Type-to-filter box: enter keeps the filter and returns to the grid, esc clears it."""
 
+    HELP_SECTION = "Children filter box"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave(True)", "Clear filter", id="search.clear")
     ]
@@ -87,12 +89,16 @@ class SearchInput(Input):
 class ChildGrid(FitTable):
     """The grid itself; enter accepts the suggestion of the cursor (or marked) rows."""
 
+    HELP_SECTION = "Children"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Accept", id="children.accept")
     ]
 
 
 class ChildrenPane(ReportsWorkerErrors, Vertical):
+    HELP_SECTION = "Children"
+
     class Changed(Message):
         """The rows changed (an edit, an undo, a re-read): the screen's summary line follows."""
 
@@ -107,12 +113,15 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         Binding("l", "link", "Link", id="children.link"),
         Binding("c", "create", "Create", id="children.create"),
         Binding("x", "ignore", "Don't add", id="children.ignore"),
-        Binding("u", "undo", "Undo", show=False, id="children.undo"),
-        Binding("w", "why", "Why", id="children.why"),
+        # u shows only while there is something to undo; w is in the line under the grid
+        Binding("u", "undo", "Undo", id="children.undo"),
+        Binding("w", "why", "Why", show=False, id="children.why"),
         # priority, as on the home screen: the keys typed straight after / belong in the box
         Binding("slash", "search", "Find", show=False, id="children.search", priority=True),
         *(
-            Binding(str(i), f"filter('{key}')", label, show=False, id=f"children.filter_{key}")
+            Binding(
+                str(i), f"filter('{key}')", f"Show {label}", show=False, id=f"children.filter_{key}"
+            )
             for i, (key, label) in enumerate(FILTERS, start=1)
         ),
     ]
@@ -128,6 +137,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.filter_key = "all"
         self.query_text = ""
         self.undo_stack: list[Change] = []
+        self.counts: dict[str, int] = {}
         self.busy = False
         self.loaded = False
         self._search_timer: Timer | None = None
@@ -174,19 +184,17 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         matching = self.matching()
         shown = matching[:MAX_ROWS]
         keys = [r.child_id for r in shown]
-        self.marks &= set(keys)
+        # marks outlive a filter and an action (the same set can take the next key); only
+        # rows that are gone lose theirs
+        self.marks &= self.by_id.keys()
         self.grid.set_rows([(r.child_id, child_cells(r, r.child_id in self.marks)) for r in shown])
         self.shown_keys = keys
         self.show_status(len(matching))
 
     def show_status(self, matching: int | None = None) -> None:
         counts = {key: sum(1 for r in self.rows if in_filter(r, key)) for key, _ in FILTERS}
-        bar = Text(no_wrap=True, overflow="ellipsis")
-        for i, (key, label) in enumerate(FILTERS, start=1):
-            # short labels so all six fit in 80 columns, even with four-digit counts
-            style = "reverse bold" if key == self.filter_key else ""
-            bar.append(f" {i} {SHORT.get(key, label)} {counts[key]:,} ", style=style)
-        self.query_one("#child-filters", Static).update(bar)
+        self.counts = counts
+        self.show_filter_bar()
         if matching is None:
             matching = len(self.matching())
         # Most important first: at 80 columns the end is cut, and esc / u are only shown here.
@@ -196,16 +204,53 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         if matching > len(self.shown_keys):
             parts[0] += ": type to filter"
         if self.marks:
-            parts.append(f"{len(self.marks)} marked: keys act on them, esc clears")
+            hidden = len(self.marks - set(self.shown_keys))
+            mark = f"{len(self.marks):,} marked"
+            if hidden:
+                mark += f" ({hidden:,} not shown here)"
+            parts.append(f"{mark}: keys act on the shown ones, esc clears")
         elif self.query_text.strip():
             parts.append("esc clears the filter")
         if self.undo_stack:
             parts.append(f"u undo {self.undo_stack[-1].label}")
+        if self.shown_keys:
+            parts.append("w why")
         if any(self.by_id[k].changed for k in self.shown_keys):
             parts.append("* = changes at next sync")
         foot = Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
         self.query_one("#child-foot", Static).update(foot)
         self.refresh_bindings()
+
+    def filter_bar(self, tier: int) -> Text:
+        """The six filters, shorter at each tier: labelled and padded, then labelled and
+        tight, then only the current one labelled; the numbers are never cut."""
+        bar = Text(no_wrap=True, overflow="ellipsis")
+        for i, (key, label) in enumerate(FILTERS, start=1):
+            current = key == self.filter_key
+            style = "reverse bold" if current else ""
+            name = SHORT.get(key, label)
+            n = f"{self.counts.get(key, 0):,}"
+            if tier == 0:
+                bar.append(f" {i} {name} {n} ", style=style)
+            elif tier == 1 or current:
+                bar.append(f"{i} {name} {n}", style=style)
+                bar.append(" ")
+            else:
+                bar.append(f"{i}:{n}", style=style)
+                bar.append(" ")
+        return bar
+
+    def show_filter_bar(self) -> None:
+        box = self.query_one("#child-filters", Static)
+        width = (box.size.width or self.app.size.width) - 2
+        for tier in range(3):
+            bar = self.filter_bar(tier)
+            if bar.cell_len <= width:
+                break
+        box.update(bar)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.show_filter_bar()
 
     def cursor_key(self) -> str | None:
         return self.grid.cursor_key()
@@ -224,7 +269,8 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             self.marks.add(key)
         else:
             self.marks.discard(key)
-        self.grid.set_cell(key, "mark", Text(MARK if on else " ", style="bold yellow"))
+        if key in self.grid.cells:  # a mark outside the filter has no cell to change
+            self.grid.set_cell(key, "mark", Text(MARK if on else " ", style="bold yellow"))
 
     def action_toggle_mark(self) -> None:
         key = self.cursor_key()
@@ -348,6 +394,16 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         names = {cid: row.name for cid, row in self.by_id.items()}
         owners: dict[str, str] = {}  # profile id -> the other child already linked to it
 
+        current = child.profile_id if child.action == "link" else None
+        set_up = bool(getattr(self.screen, "set_up", False))
+
+        def state(other: str | None) -> str:
+            """A link another child has: in the portfolio already, or only proposed."""
+            row = self.by_id.get(other or "")
+            if row is None:
+                return ""
+            return "set up" if set_up and row.action == "link" and not row.changed else "proposed"
+
         def load(query: str) -> list:
             found = engine.profile_candidates(app.store, self.service, child.child_id, query)
             owners.update(
@@ -355,7 +411,16 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
                 for c in found
                 if c.linked_to and c.linked_to != child.child_id
             )
-            return [candidate_choice(c, names.get(c.linked_to or "")) for c in found]
+            order = ranked(query, [(c.profile_id, c.name) for c in found], current)
+            return [
+                candidate_choice(
+                    found[i],
+                    names.get(found[i].linked_to or ""),
+                    linked_state=state(found[i].linked_to),
+                    current=found[i].profile_id == current,
+                )
+                for i in order
+            ]
 
         def link(profile_id: str) -> None:
             self.edit("link", [child.child_id], "link", profile_id=profile_id)
@@ -412,7 +477,6 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
     def edited(self, change: Change, rows: list[ChildRow]) -> None:
         if change.previous:
             self.undo_stack.append(change)
-        self.marks.clear()
         self.set_rows(rows)
         self.notify(f"{change.label}: done", timeout=3)
 

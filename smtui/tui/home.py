@@ -15,7 +15,7 @@ from textual.worker import Worker
 
 from smtui import engine
 from smtui.tui.add_service import AddServiceScreen
-from smtui.tui.cells import counts_text, service_cells
+from smtui.tui.cells import run_counts, service_cells
 from smtui.tui.fit import Col, FitTable
 from smtui.tui.service import ServiceScreen
 from smtui.tui.working import ReportsWorkerErrors
@@ -45,6 +45,8 @@ class ServiceTable(FitTable):
     """Widths are set when the rows are, never left to a later idle pass: a list painted before
     it would show names cut to the width of their column label."""
 
+    HELP_SECTION = "Services"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", id="home.open")
     ]
@@ -52,6 +54,8 @@ class ServiceTable(FitTable):
 
 class FilterInput(Input):
     """The filter box: up and down move the cursor in the list it filters, enter opens it."""
+
+    HELP_SECTION = "Services filter box"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "move(1)", "Next match", show=False, id="home.filter_down"),
@@ -65,6 +69,7 @@ class FilterInput(Input):
 
 
 class HomeScreen(ReportsWorkerErrors, Screen):
+    HELP_SECTION = "Services"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "Add service", id="home.add"),
         Binding("r", "reload", "Refresh", id="home.refresh"),
@@ -201,9 +206,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         app = self.app
         result = engine.run_sync(app.store, name, as_of=app.as_of, who=app.who)
         run = result.run
-        line = (
-            f"{name}: {run.result} (run {run.run_id}): {counts_text(run.counts) or 'nothing to do'}"
-        )
+        line = f"{name}: {run.result} (run {run.run_id}): {run_counts(run)}"
         if run.message:
             line += f"; {run.message}"
         severity = "information" if run.result == "ok" else "warning"

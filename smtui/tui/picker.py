@@ -28,9 +28,36 @@ Loader = Callable[[str], list[Choice]]
 NAME = 22
 
 
-def candidate_choice(c: Candidate, linked_name: str | None = None) -> Choice:
-    """One picker line: name, birth date, score, then whether the profile is already in use
-    (before the reason, so a narrow terminal cuts the reason, not the warning)."""
+def starts_a_word(query: str, name: str) -> bool:
+    """ "chap" starts a word of "Matilda Chapman" but only appears fuzzily in "Charlie ...":
+    what a person types is the start of a name far more often than a scatter of its letters."""
+    q = query.casefold().strip()
+    if not q:
+        return False
+    folded = name.casefold()
+    return folded.startswith(q) or any(w.startswith(q) for w in folded.split())
+
+
+def ranked(query: str, items: list[tuple[str, str]], current: str | None) -> list[int]:
+    """Order of (id, name) items: before anything is typed the current link first; then names
+    a word of which starts with the query; then the rest as the engine ranked them."""
+    first = current if not query.strip() else None
+    return sorted(
+        range(len(items)),
+        key=lambda i: (items[i][0] != first, not starts_a_word(query, items[i][1]), i),
+    )
+
+
+def candidate_choice(
+    c: Candidate,
+    linked_name: str | None = None,
+    *,
+    linked_state: str = "",
+    current: bool = False,
+) -> Choice:
+    """One picker entry on two lines: name, birth date and score, then a detail line (id, birth
+    date, archived, who it is linked to and whether that link is set up or only proposed), so
+    two profiles with the same name and birth date never look the same."""
     name = plain(c.name, NAME, "bold")
     name.set_length(NAME)
     line = Text.assemble(
@@ -40,18 +67,34 @@ def candidate_choice(c: Candidate, linked_name: str | None = None) -> Choice:
         no_wrap=True,
         overflow="ellipsis",
     )
+    if current:
+        line.append(" current link", style="bold green")
     if c.archived:
         line.append(" archived", style="magenta")
-    if c.linked_to:
+    if c.linked_to and not current:
         line.append(" linked to ", style="yellow")
         line.append_text(plain(linked_name or c.linked_to, NAME, "yellow"))
-    line.append(" ")
-    line.append_text(plain(c.reason, None, "dim"))
-    return c.profile_id, line
+    if c.reason:
+        line.append(" ")
+        line.append_text(plain(c.reason, None, "dim"))
+    detail = Text.assemble("  ", (c.profile_id, "bold"), style="dim")
+    if c.linked_to:
+        detail.append(" · linked to ")
+        detail.append_text(plain(linked_name or c.linked_to, NAME))
+        if linked_state:
+            detail.append(f" ({linked_state})", style="yellow")
+    else:
+        detail.append(" · not linked")
+    detail.append(" · archived" if c.archived else " · live")
+    if not c.birth_date:
+        detail.append(" · no birth date")
+    return c.profile_id, Text.assemble(line, "\n", detail)
 
 
 class PickerScreen(ReportsWorkerErrors, ModalScreen[str | None]):
     """Answers the chosen id, or None when dismissed with esc."""
+
+    HELP_SECTION = "Picker"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
@@ -116,12 +159,10 @@ class PickerScreen(ReportsWorkerErrors, ModalScreen[str | None]):
             self.query_one("#picker-detail", Static).update(Text("no match", style="dim"))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        """The highlighted line in full with its id: lines are cut at 80 columns, and two
-        profiles can share a name and birth date."""
+        """The highlighted entry in full with its id: lines are cut at 80 columns."""
         prompt = event.option.prompt
         full = " ".join((prompt.plain if isinstance(prompt, Text) else str(prompt)).split())
-        detail = Text.assemble((event.option.id or "", "bold"), " · ", full)
-        self.query_one("#picker-detail", Static).update(detail)
+        self.query_one("#picker-detail", Static).update(Text(full))
 
     def action_move(self, step: int) -> None:
         options = self.query_one(OptionList)

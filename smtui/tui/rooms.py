@@ -20,7 +20,7 @@ from smtui import engine
 from smtui.records import RoomMapping
 from smtui.tui.cells import NAME_WIDTH, plain, room_cells
 from smtui.tui.fit import Col, FitTable
-from smtui.tui.picker import Choice, PickerScreen
+from smtui.tui.picker import Choice, PickerScreen, ranked
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import RoomRow
 
@@ -31,13 +31,15 @@ COLUMNS = (
     Col("portfolio", "Portfolio room", rank=3, floor=12),
     Col("active", "Active", rank=5),
     Col("occurrences", "Sessions", rank=4),
-    Col("removal", "To be removed", rank=2),
+    Col("removal", "Removed on", rank=2),
 )
 
 
-def room_choice(name: str, linked_from: str | None) -> Text:
+def room_choice(name: str, linked_from: str | None, *, current: bool = False) -> Text:
     """A portfolio room in the picker, flagged when a CCMS room already links to it."""
     line = plain(name, 40)
+    if current:
+        line.append(" current link", style="bold green")
     if linked_from:
         line.append(" linked from ", style="yellow")
         line.append_text(plain(linked_from, NAME_WIDTH, "yellow"))
@@ -45,6 +47,7 @@ def room_choice(name: str, linked_from: str | None) -> Text:
 
 
 class RoomsPane(ReportsWorkerErrors, Vertical):
+    HELP_SECTION = "Rooms"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "link", "Link", id="rooms.link"),
         Binding("c", "set('create')", "Create", id="rooms.create"),
@@ -78,8 +81,11 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         parts = [f"{len(rows)} rooms"]
         if self.undo_stack:
             parts.append(f"u undo {self.undo_stack[-1][0]}")
-        if at_risk:
-            parts.append(f"{at_risk} to be removed (n unlinks a room to keep it)")
+        first = min((r.removal_date for r in rows if r.removal_date is not None), default=None)
+        if at_risk and first is not None:
+            parts.append(
+                f"{at_risk} removed from {first.isoformat()} unless unlinked (n keeps a room)"
+            )
         foot = Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
         self.query_one("#room-foot", Static).update(foot)
         self.refresh_bindings()
@@ -122,10 +128,12 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
             if not rooms:  # read once (on the picker's worker thread), then filter per keystroke
                 rooms.extend(engine.portfolio_rooms(app.store, self.service))
             needle = query.casefold().strip()
+            found = [(rid, name) for rid, name in rooms if needle in name.casefold()]
+            current = row.portfolio_room_id if row.action == "link" else None
+            order = ranked(query, found, current)
             return [
-                (room_id, room_choice(name, linked.get(room_id)))
-                for room_id, name in rooms
-                if needle in name.casefold()
+                (rid, room_choice(name, linked.get(rid), current=rid == current))
+                for rid, name in (found[i] for i in order)
             ]
 
         def chosen(room_id: str | None) -> None:

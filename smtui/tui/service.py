@@ -8,6 +8,7 @@ the screen never freezes; a sync only starts after the person confirmed the exac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -28,9 +29,9 @@ from textual.widgets import (
 from textual.worker import Worker
 
 from smtui import engine
-from smtui.tui.cells import STATE_STYLES, ago, counts_text
+from smtui.tui.cells import STATE_STYLES, ago, run_counts
 from smtui.tui.children import ChildrenPane
-from smtui.tui.dialogs import ConfirmPlanScreen, Dialog, LinesScreen
+from smtui.tui.dialogs import ConfirmPlanScreen, Dialog, LinesScreen, UnsavedScreen
 from smtui.tui.rooms import RoomsPane
 from smtui.tui.settings import SettingsPane
 from smtui.tui.synclog import SyncLogPane, event_line
@@ -38,23 +39,37 @@ from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import OpEvent, PlanPreview, ServiceSummary
 
 TABS = ("tab-children", "tab-rooms", "tab-log", "tab-settings")
+TAB_TITLES = ("Children tab", "Rooms tab", "Sync log tab", "Settings tab")
 FINISHED = ("done", "failed", "unknown")
 
 
 class ServiceScreen(ReportsWorkerErrors, Screen):
+    HELP_SECTION = "Service"
     AUTO_FOCUS = None  # the grid takes focus once the rows are there
     BINDINGS: ClassVar[list[BindingType]] = [
         # At 80 columns the footer holds the grid's keys and S; esc, R and the tab keys are
         # in the command palette, and the tab titles name F2-F5.
         Binding("escape", "back", "Back", show=False, id="service.back"),
         Binding("R", "refresh", "Re-read both systems", show=False, id="service.refresh"),
-        Binding("S,ctrl+s", "setup", "Set up", id="service.setup"),
-        Binding("S,ctrl+s", "update", "Update", id="service.update"),
+        Binding(
+            "S,ctrl+s",
+            "setup",
+            "Set up",
+            id="service.setup",
+            tooltip="first sync: check, confirm, run",
+        ),
+        Binding(
+            "S,ctrl+s",
+            "update",
+            "Update",
+            id="service.update",
+            tooltip="sync now: check, confirm, run",
+        ),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False, id="service.next_tab"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False, id="service.prev_tab"),
         *(
-            Binding(f"f{i}", f"show_tab('{tab}')", tab, show=False, id=f"service.{tab}")
-            for i, tab in enumerate(TABS, start=2)
+            Binding(f"f{i}", f"show_tab('{tab}')", title, show=False, id=f"service.{tab}")
+            for i, (tab, title) in enumerate(zip(TABS, TAB_TITLES, strict=True), start=2)
         ),
     ]
 
@@ -207,7 +222,26 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         return True
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.leave_settings(self.app.pop_screen)
+
+    def leave_settings(self, then: Callable[[], object]) -> None:
+        """Leaving the tab or the service with unsaved settings asks first: save, discard, or
+        stay; a typed value is never silently kept-but-unsaved, nor silently lost."""
+        pane = self.query_one(SettingsPane)
+        if not pane.dirty:
+            then()
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "save" and pane.save():
+                then()
+            elif answer == "discard":
+                pane.action_revert()
+                then()
+            else:
+                self.focus_tab("tab-settings")
+
+        self.app.push_screen(UnsavedScreen(), answered)
 
     def action_refresh(self) -> None:
         self.begin("Reading both systems…")
@@ -219,6 +253,12 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         self.action_show_tab(TABS[(i + step) % len(TABS)])
 
     def action_show_tab(self, tab: str) -> None:
+        if self.query_one(TabbedContent).active == "tab-settings" and tab != "tab-settings":
+            self.leave_settings(lambda: self.switch_tab(tab))
+        else:
+            self.switch_tab(tab)
+
+    def switch_tab(self, tab: str) -> None:
         # focus first, at once: a focused widget in the pane being hidden would hand focus to
         # its neighbour, whose focus event switches the tab back
         self.focus_tab(tab)
@@ -235,6 +275,10 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
 
     def focus_tab(self, tab: str) -> None:
         pane = self.query_one(f"#{tab}", TabPane)
+        last = self.query_one(SettingsPane).last_input
+        if tab == "tab-settings" and last is not None:
+            self.set_focus(last)  # back where the person was, not on the first field
+            return
         targets = pane.query(DataTable) or pane.query("Input")
         if targets:
             self.set_focus(targets.first())
@@ -345,7 +389,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
             )
         run = result.run
         line = f"{self.service}: {run.result} (run {run.run_id}): "
-        line += counts_text(run.counts) or "nothing to do"
+        line += run_counts(run)
         if result.outcome.held:
             line += f"; {result.outcome.held} held for approval"
         app.call_from_thread(self.live, line)

@@ -1,6 +1,8 @@
 """Per-service settings: how often to sync, the timezone, and when archives wait for approval.
 
-Saved with enter in any field. Turning a service off asks first, and offers to purge the cached
+Saved only when asked (ctrl+s, enter in a field, or Save); until then the pane says which values
+are unsaved, and leaving the tab or the service asks what to do with them: a value typed but not
+saved must never look stored. Turning a service off asks first, and offers to purge the cached
 children's data (the only personal data smtui keeps).
 """
 
@@ -11,7 +13,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -66,6 +68,8 @@ def parse_settings(values: dict[str, str]) -> dict[str, Any]:
 
 
 class SettingsPane(ReportsWorkerErrors, Vertical):
+    HELP_SECTION = "Settings"
+
     class Changed(Message):
         """Settings or the on/off state changed, so the service screen re-reads its summary;
         ``turned_on`` asks it to start from a fresh read of both systems."""
@@ -75,32 +79,44 @@ class SettingsPane(ReportsWorkerErrors, Vertical):
             self.turned_on = turned_on
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "turn_off", "Turn off", id="settings.turn_off")
+        Binding("ctrl+s", "save", "Save", id="settings.save", priority=True),
+        Binding("ctrl+z", "revert", "Cancel changes", id="settings.cancel"),
+        Binding("ctrl+o", "turn_off", "Turn off", id="settings.turn_off"),
     ]
 
     def __init__(self, service: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.service = service
         self.enabled = True
+        self.saved: dict[str, str] = {}
+        #: the field the person was in, so coming back to the tab lands there, not on the first
+        self.last_input: Input | None = None
 
     def compose(self) -> ComposeResult:
         for field, label, _parse in FIELDS:
             with Horizontal(classes="setting"):
-                yield Label(label, classes="setting-label")
+                yield Label(f"  {label}", id=f"label-{field}", classes="setting-label")
                 yield Input(id=f"set-{field}", compact=True, classes="setting-input")
-        yield Static(Text("enter in any field saves", style="dim"), id="settings-hint")
+        yield Static(id="settings-dirty")
         yield Static(id="settings-error")
         with Horizontal(classes="setting-buttons"):
             yield Button("Save", id="save", variant="primary", compact=True)
+            yield Button("Cancel", id="cancel", compact=True)
             yield Button("Turn off…", id="turn-off", variant="error", compact=True)
             yield Button("Turn on", id="turn-on", variant="success", compact=True)
         yield Static(id="settings-state")
 
     def show_config(self, cfg: Any) -> None:
+        """Show what is stored; values the person is still editing are kept, and stay marked."""
+        dirty = self.dirty
         for field, _label, _parse in FIELDS:
             value = getattr(cfg, field)
             text = f"{value:g}" if isinstance(value, float) else str(value)
-            self.query_one(f"#set-{field}", Input).value = text
+            self.saved[field] = text
+            if not dirty:
+                with self.prevent(Input.Changed):
+                    self.query_one(f"#set-{field}", Input).value = text
+        self.show_dirty()
         self.enabled = bool(cfg.enabled)
         state = "on" if cfg.enabled else "off: scheduled syncs are stopped"
         self.query_one("#settings-state", Static).update(Text(f"This service is {state}."))
@@ -111,14 +127,61 @@ class SettingsPane(ReportsWorkerErrors, Vertical):
     def values(self) -> dict[str, str]:
         return {field: self.query_one(f"#set-{field}", Input).value for field, _l, _p in FIELDS}
 
+    @property
+    def dirty(self) -> bool:
+        """Some field differs from what is stored."""
+        return bool(self.saved) and self.values() != self.saved
+
+    def show_dirty(self) -> None:
+        values = self.values()
+        changed = [f for f, _l, _p in FIELDS if self.saved and values[f] != self.saved.get(f)]
+        for field, label, _parse in FIELDS:
+            mark = "* " if field in changed else "  "
+            self.query_one(f"#label-{field}", Label).update(Text(mark + label))
+        line = Text("")
+        if changed:
+            line = Text(
+                f"* {len(changed)} unsaved: ctrl+s or enter saves, ctrl+z cancels",
+                style="bold yellow",
+            )
+        elif self.saved:
+            line = Text("all saved", style="dim")
+        self.query_one("#settings-dirty", Static).update(line)
+        self.refresh_bindings()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.show_dirty()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, Input):
+            self.last_input = event.widget
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.save()
+
+    def action_save(self) -> None:
+        """Always this pane's: ctrl+s must not fall through to the screen's sync key here."""
+        if not self.dirty:
+            self.notify("Nothing to save: every value shown is stored", timeout=3)
+            return
+        self.save()
+
+    def action_revert(self) -> None:
+        """Put the stored values back; nothing is written."""
+        for field, text in self.saved.items():
+            with self.prevent(Input.Changed):
+                self.query_one(f"#set-{field}", Input).value = text
+        self.error("")
+        self.show_dirty()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "save":
             self.save()
+        elif event.button.id == "cancel":
+            self.action_revert()
         elif event.button.id == "turn-off":
             self.action_turn_off()
         elif event.button.id == "turn-on":
@@ -127,18 +190,24 @@ class SettingsPane(ReportsWorkerErrors, Vertical):
     def error(self, message: str) -> None:
         self.query_one("#settings-error", Static).update(Text(message, style="bold red"))
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Write the form if it is valid (in a worker); False, with the reason shown, if not."""
         try:
             fields = parse_settings(self.values())
         except ValueError as exc:
             self.error(str(exc))
-            return
+            return False
         self.error("")
+        self.saved = self.values()  # what is being written; show_config confirms it
+        self.show_dirty()
         self.change(fields=fields)
+        return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "turn_off":
             return self.enabled  # hidden while off: the Turn on button is there instead
+        if action == "revert":
+            return None if not self.dirty else True
         return True
 
     def action_turn_off(self) -> None:

@@ -18,7 +18,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Log, Static
 
 from smtui import engine
-from smtui.tui.cells import OP_STATE_STYLES, haystack, plain, run_cells
+from smtui.tui.cells import OP_STATE_STYLES, RESULT_STYLES, haystack, plain, run_cells
+from smtui.tui.rundetail import RunDetailScreen
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import OpEvent, RunSummary
 
@@ -33,7 +34,33 @@ def event_line(ev: OpEvent) -> str:
     return f"{line}: {ev.error}" if ev.error else line
 
 
+STRIP_RUNS = 30
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def run_strip(runs: list[RunSummary]) -> Text:
+    """The last 30 runs, oldest first, one bar each: its height the changes it planned (scaled
+    to the busiest), its colour the result, so a streak of failures or holds shows at a glance;
+    a run that failed or was held is a red ✗ or a magenta ‖ whatever its size."""
+    recent = list(reversed(runs[:STRIP_RUNS]))
+    sizes = [sum(r.counts.values()) for r in recent]
+    top = max(sizes, default=0) or 1
+    strip = Text()
+    for run, size in zip(recent, sizes, strict=True):
+        style = RESULT_STYLES.get(run.result, "")
+        if run.result == "failed":
+            strip.append("✗", style=style)
+        elif run.result == "held":
+            strip.append("‖", style=style)
+        else:
+            level = min(len(BARS) - 1, (size * (len(BARS) - 1) + top - 1) // top)
+            strip.append(BARS[level] if size else "·", style=style)
+    return strip
+
+
 class SyncLogPane(ReportsWorkerErrors, Vertical):
+    HELP_SECTION = "Sync log"
+
     class ApproveRequested(Message):
         """The person asked to approve the held run; the service screen confirms and runs it."""
 
@@ -50,6 +77,9 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         Binding("A", "approve", "Approve held run", id="log.approve"),
         Binding("f", "cycle_result", "Result filter", id="log.result_filter"),
         Binding("slash", "search", "Filter ops", show=False, id="log.search", priority=True),
+        Binding("enter", "open_run", "Run detail", id="log.open_run"),
+        # esc goes one level back: a filter is cleared before the screen leaves the service
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="log.clear_filter"),
     ]
 
     def __init__(self, service: str, *, id: str | None = None) -> None:
@@ -135,9 +165,11 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
     def show_title(self) -> None:
         run = self.held_run()
         held = f" · A approves held run {run.run_id}" if run else ""
-        self.query_one("#runs-title", Static).update(
-            Text(f"Runs ({self.result_filter}; f cycles){held}", style="bold")
-        )
+        title = Text(f"Runs ({self.result_filter}; f cycles){held}", style="bold")
+        if self.runs:
+            title.append("  last runs ", style="dim")
+            title.append_text(run_strip(self.runs))
+        self.query_one("#runs-title", Static).update(title)
         self.refresh_bindings()
 
     def select(self, run_id: int) -> None:
@@ -184,6 +216,26 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
     def action_search(self) -> None:
         self.screen.set_focus(self.query_one("#ops-filter", Input))
 
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#ops-filter", Input)
+        box.value = ""
+        self.text_filter = ""
+        self.show_events()
+        self.query_one("#runs", DataTable).focus()
+
+    def selected_run(self) -> RunSummary | None:
+        return next((r for r in self.runs if r.run_id == self.selected), None)
+
+    def action_open_run(self) -> None:
+        run = self.selected_run()
+        if run is not None:
+            self.app.push_screen(RunDetailScreen(run))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a run (or on one of its operations) shows the run in full."""
+        event.stop()
+        self.action_open_run()
+
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self.text_filter = event.value
@@ -205,6 +257,10 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search":  # priority, so what is typed straight after / lands in the box
             return not isinstance(self.screen.focused, Input)
+        if action == "clear_filter":
+            return bool(self.text_filter)  # else esc is the screen's: back to the services
+        if action == "open_run":
+            return None if self.selected_run() is None else True
         if action == "approve":
             return self.held_run() is not None  # hidden unless there is a held run to approve
         return True

@@ -63,3 +63,27 @@ def test_the_cursor_moves_on_to_the_next_row_when_its_row_leaves() -> None:
     assert next_key(old, "b", ["a", "c", "d"]) == "c"
     assert next_key(old, "d", ["a", "b"]) == "b", "past the end: the one before"
     assert next_key(old, "b", []) is None
+
+
+def test_a_typed_prefix_ranks_first_and_the_current_link_leads_an_empty_search() -> None:
+    from smtui.tui.picker import ranked
+
+    items = [("p1", "Charlie Fernandez"), ("p2", "Matilda Chapman"), ("p3", "Ava Smith")]
+    assert [items[i][0] for i in ranked("chap", items, None)] == ["p2", "p1", "p3"]
+    assert [items[i][0] for i in ranked("", items, "p3")] == ["p3", "p1", "p2"]
+
+
+def test_a_running_run_never_reads_nothing_to_do_and_a_failed_link_is_not_done() -> None:
+    import datetime as dt
+
+    from smtui.tui.cells import run_counts
+    from smtui.views import RunSummary
+
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    running = RunSummary(1, "s", "sync", start, None, "running", "me")
+    assert run_counts(running) == "planning…"
+    partial = RunSummary(
+        2, "s", "sync", start, start, "partial", "me",
+        counts={"link_profile": 3}, outcome={"done": 2, "failed": 1},
+    )  # fmt: skip
+    assert run_counts(partial) == "planned, of which 2 done, 1 failed (3 link profile)"

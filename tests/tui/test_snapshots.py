@@ -139,3 +139,55 @@ def test_room_picker(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> Non
         await steady(pilot)
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_confirmation_drill_down(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    """Enter on a kind lists what it touches, before -> after."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("S")
+        await settle(pilot)
+        await pilot.press("y")  # skip the undecided reviews for now
+        await settle(pilot)
+        await pilot.press("enter")  # the first kind
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_run_detail(
+    snap_compare: Any, make_app: Callable[[], SmtuiApp], store: Any, sandbox_today: dt.date
+) -> None:
+    set_up_service(store, "gumnut-grove", sandbox_today)
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("enter")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("question_mark")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_settings_with_an_unsaved_value(
+    snap_compare: Any, make_app: Callable[[], SmtuiApp]
+) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f5")
+        await settle(pilot)
+        await pilot.press("tab", "tab", "ctrl+u", *"25")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
