@@ -14,11 +14,12 @@ CHECKOUT = Path(__file__).resolve().parent.parent  # the smtui under test, where
 
 def cli_env(db: Path, **extra: str) -> dict[str, str]:
     """The environment a CLI subprocess runs in: this checkout's smtui, this store, the
-    sandbox tokens, and none of the caller's own SMTUI_ settings."""
+    sandbox tokens, and none of the caller's own SMTUI_ settings or config file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMTUI_")}
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, (str(CHECKOUT), os.environ.get("PYTHONPATH")))),
         SMTUI_DB=str(db),
+        SMTUI_CONFIG=str(db.parent / "no-config.toml"),  # absent: the defaults
         SMTUI_CCMS_TOKEN="ccms-sandbox-token",
         SMTUI_PORTFOLIO_TOKEN="portfolio-sandbox-token",
     )

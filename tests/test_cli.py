@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from smtui.sandbox.server import RunningSandbox
 from tests.cli_helpers import add_service_args, cli_env, run_cli
 
 COMMANDS = ("demo", "sandbox", "service", "refresh", "sync", "setup", "match", "mapping",
-            "explain", "log", "invitations")  # fmt: skip
+            "explain", "log", "invitations", "config")  # fmt: skip
 
 
 def test_help_lists_every_command_with_a_line_of_help(tmp_path: Path) -> None:
@@ -196,3 +197,39 @@ def test_a_reader_that_goes_away_does_not_change_the_exit_code(
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 2, stderr
     assert stderr == ""
+
+
+def test_demo_and_sandbox_without_the_extra_say_how_to_install_it(tmp_path: Path) -> None:
+    for command, hidden in (("demo", "fastapi"), ("sandbox", "faker")):
+        code = (
+            f"import sys; sys.modules[{hidden!r}] = None\n"
+            f"from smtui.cli import main\nmain([{command!r}])"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=cli_env(tmp_path / "s.db"),
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert f"({hidden} is missing): pip install 'smtui[sandbox]'" in result.stderr
+
+
+def test_service_remove_goes_through_the_engine_and_json_has_no_human_line(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.db"
+    assert run_cli(*add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane"),
+                   db=db).returncode == 0  # fmt: skip
+    listed = json.loads(run_cli("service", "list", "--json", db=db).stdout)
+    assert [r["name"] for r in listed] == ["gumnut-grove"] and listed[0]["next_due"] is None
+    dry = json.loads(run_cli("sync", "gumnut-grove", "--dry-run", "--json", db=db).stdout)
+    assert dry[0]["set_up"] is False and dry[0]["problems"] == [] and "line" not in dry[0]
+    assert json.loads(run_cli("sync", "--all", "--json", db=db).stdout) == []
+    unknown = run_cli("service", "remove", "nowhere", "--yes", db=db)
+    assert unknown.returncode == 1 and "nowhere" in unknown.stderr
+    removed = run_cli("service", "remove", "gumnut-grove", "--yes", db=db)
+    assert removed.returncode == 0 and "Removed gumnut-grove." in removed.stdout
+    assert json.loads(run_cli("service", "list", "--json", db=db).stdout) == []
