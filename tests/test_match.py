@@ -7,12 +7,20 @@ matcher must NOT link; the examples also check the reason a person will read.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtui.match import Proposal, candidates_for, match_children, search_profiles
+from smtui.match import (
+    REASON_LABELS,
+    Proposal,
+    candidates_for,
+    group_reviews,
+    match_children,
+    search_profiles,
+)
 from smtui.records import Child, Profile
 
 D = dt.date
@@ -448,3 +456,163 @@ def test_pairs_that_cannot_be_missed_are_always_weighed(first, last, i, j, lette
     pool = [profile_person(x) for x in [*noise, prof]]
     (found,) = nominate([child_person(kid)], pool)
     assert len(pool) - 1 in found
+
+
+# --- a service big enough to learn from: weights promote, vetoes still hold ------------------
+
+
+def _word(i: int, salt: str) -> str:
+    """A made-up name, random-looking: names for different i are never one typo apart."""
+    digest = hashlib.sha256(f"{salt}{i}".encode()).digest()
+    return "".join(chr(97 + b % 26) for b in digest[:7]).capitalize()
+
+
+def _service(extra_children: list[Child], extra_profiles: list[Profile], n: int = 220):
+    """n ordinary children, each with a matching profile, plus the case under test."""
+    born = D(2019, 1, 1)
+    people = [(_word(i, "given"), _word(i, "family"), born + dt.timedelta(i)) for i in range(n)]
+    kids = [child(f"k{i}", *person) for i, person in enumerate(people)]
+    profs = [profile(f"q{i}", *person) for i, person in enumerate(people)]
+    got = match_children([*extra_children, *kids], [*extra_profiles, *profs])
+    return {p.child_id: p for p in got}
+
+
+def test_exact_unique_name_links_when_the_profile_has_no_birth_date():
+    """Storypark's own setup matches on names alone; we do when the name is unique on both sides."""
+    got = _service(
+        [child("c1", "Noah", "Lee", D(2021, 5, 5))], [profile("p1", "Noah", "Lee", None)]
+    )
+    p = got["c1"]
+    assert (p.action, p.profile_id, p.kind) == ("link", "p1", "unique_name_no_birth_date")
+    assert p.reason == "same name, unique in both lists, profile has no birth date"
+
+
+@pytest.mark.parametrize("second", ["child", "profile"])
+def test_a_name_that_is_not_unique_needs_a_birth_date(second):
+    kids = [child("c1", "Noah", "Lee", D(2021, 5, 5))]
+    profs = [profile("p1", "Noah", "Lee", None)]
+    if second == "child":
+        kids.append(child("c2", "Noah", "Lee", D(2019, 2, 2)))
+    else:
+        profs.append(profile("p2", "Noah", "Lee", D(2016, 2, 2), archived=True))
+    p = _service(kids, profs)["c1"]
+    assert p.action == "review" and p.profile_id == "p1"
+    assert p.kind == "profile_no_birth_date"
+
+
+def test_no_birth_date_in_ccms_is_never_linked_on_the_name():
+    p = _service([child("c1", "Noah", "Lee", None)], [profile("p1", "Noah", "Lee", D(2021, 5, 5))])[
+        "c1"
+    ]
+    assert (p.action, p.kind) == ("review", "ccms_no_birth_date")
+
+
+@pytest.mark.parametrize(
+    ("name", "typed"), [("Daniel", "Daniela"), ("Milo", "Mila"), ("Mario", "Maria")]
+)
+def test_another_name_one_letter_away_is_never_linked_by_weights(name, typed):
+    """splink links a same-birth-date Daniel to the only Daniela at p = 1.000; we ask."""
+    p = _service(
+        [child("c1", name, "Russo", D(2020, 6, 1))], [profile("p1", typed, "Russo", D(2020, 6, 1))]
+    )["c1"]
+    assert (p.action, p.profile_id) == ("review", "p1")
+
+
+def test_a_typo_with_the_same_birth_date_links_in_a_service_that_learned_its_weights():
+    p = _service(
+        [child("c1", "Kylie", "Stanley", D(2020, 4, 17))],
+        [profile("p1", "Kyilie", "Stanley", D(2020, 4, 17))],
+    )["c1"]
+    assert (p.action, p.profile_id) == ("link", "p1")
+
+
+@pytest.mark.parametrize(("name", "typed"), [("Caleb", "Caleg"), ("Aidan", "Aidank")])
+def test_a_final_consonant_slip_is_a_typo_not_another_name(name, typed):
+    p = _service(
+        [child("c1", name, "Stanley", D(2020, 4, 17))],
+        [profile("p1", typed, "Stanley", D(2020, 4, 17))],
+    )["c1"]
+    assert (p.action, p.kind) == ("link", "weighed_evidence")
+
+
+def test_day_month_swap_of_an_exact_name_links_when_weighed():
+    p = _service(
+        [child("c1", "Jack", "Taylor", D(2020, 3, 9))],
+        [profile("p1", "Jack", "Taylor", D(2020, 9, 3))],
+    )["c1"]
+    assert (p.action, p.kind) == ("link", "weighed_evidence")
+    assert "birth date day/month swapped" in p.reason
+
+
+def test_twins_stay_safe_in_a_service_that_learned_its_weights():
+    got = _service(
+        [
+            child("c1", "Olivia", "Ngata", D(2020, 2, 2)),
+            child("c2", "Amelia", "Ngata", D(2020, 2, 2)),
+        ],
+        [
+            profile("p1", "Olivia", "Ngata", D(2020, 2, 2)),
+            profile("p2", "Amelai", "Ngata", D(2020, 2, 2)),
+        ],
+    )
+    assert (got["c1"].action, got["c1"].profile_id) == ("link", "p1")
+    assert (got["c2"].action, got["c2"].kind) == ("review", "twin")
+
+
+def test_sibling_with_a_near_identical_name_and_close_birth_date_is_not_linked():
+    p = _service(
+        [child("c1", "Ava", "Smith", D(2021, 5, 1))], [profile("p1", "Eva", "Smith", D(2020, 5, 1))]
+    )["c1"]
+    assert p.action != "link"
+
+
+def test_namesake_with_a_far_birth_date_is_created_in_a_big_service():
+    p = _service(
+        [child("c1", "Oliver", "Wilson", D(2021, 7, 8))],
+        [profile("p6", "Oliver", "Wilson", D(2011, 7, 8))],  # one digit, ten years
+    )["c1"]
+    assert (p.action, p.kind) == ("create", "namesake_far_birth_date")
+
+
+def test_reviews_are_grouped_by_reason_kind():
+    got = _service(
+        [
+            child("c1", "Noah", "Lee", None),
+            child("c2", "Mia", "Chen", None),
+            child("c3", "Daniel", "Russo", D(2020, 6, 1)),
+        ],
+        [
+            profile("p1", "Noah", "Lee", D(2021, 5, 5)),
+            profile("p2", "Mia", "Chen", D(2021, 5, 6)),
+            profile("p3", "Daniela", "Russo", D(2020, 6, 1)),
+        ],
+    )
+    groups = group_reviews(got.values())
+    assert [(kind, [p.child_id for p in ps]) for kind, ps in groups] == [
+        ("ccms_no_birth_date", ["c1", "c2"]),
+        ("name_differs", ["c3"]),
+    ]
+    assert REASON_LABELS["ccms_no_birth_date"] == "no birth date in the CCMS"
+
+
+@settings(max_examples=60, deadline=None)
+@given(populations())
+def test_weights_never_link_across_a_far_birth_date_or_a_changed_name(population):
+    """With a service big enough to learn from, a link still needs agreeing names and dates."""
+    kids, profiles = population
+    got = _service(kids, profiles)
+    by_id = {p.id: p for p in profiles}
+    for kid in kids:
+        p = got[kid.id]
+        if p.action != "link":
+            continue
+        prof = by_id[p.profile_id]
+        assert kid.birth_date is not None
+        if prof.birth_date is None:
+            assert p.kind == "unique_name_no_birth_date"
+        else:
+            assert abs((kid.birth_date - prof.birth_date).days) <= 366
+        assert {kid.first_name[:1].casefold(), kid.last_name[:1].casefold()} & {
+            prof.first_name[:1].casefold(),
+            prof.last_name[:1].casefold(),
+        }

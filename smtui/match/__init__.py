@@ -8,13 +8,24 @@ from smtui.match.csvio import (
 )
 from smtui.match.matcher import match_children
 from smtui.match.picker import candidates_for, search_profiles
-from smtui.match.results import Candidate, Proposal
+from smtui.match.results import (
+    REASON_KINDS,
+    REASON_LABELS,
+    Candidate,
+    Proposal,
+    ReasonKind,
+    group_reviews,
+)
 
 __all__ = [
+    "REASON_KINDS",
+    "REASON_LABELS",
     "Candidate",
     "CsvInputError",
     "Proposal",
+    "ReasonKind",
     "candidates_for",
+    "group_reviews",
     "match_children",
     "read_children_csv",
     "read_profiles_csv",

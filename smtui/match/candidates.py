@@ -5,8 +5,8 @@ comparing every pair's name key in C grows with the square of the service. So on
 channels nominate pairs, each linear in the two lists:
 
 * names, one edit per word: each name word is indexed with its one-letter deletions next to the
-  first two letters of the other name part (``kylie stanley`` and ``kyqie stanleu`` share
-  ``kyie`` + ``st``); profiles are indexed both ways round, so swapped first/last names meet;
+  first three letters of the other name part (``kylie stanley`` and ``kyqie stanleu`` share
+  ``kyie`` + ``sta``); profiles are indexed both ways round, so swapped first/last names meet;
 * a blank given name (or surname) on either side: indexed by the other part alone;
 * nicknames and surname parts: (surname word, given-name family) catches Liz/Elizabeth,
   preferred names and Smith-Jones/Smith, which edit distance scores poorly;
@@ -32,9 +32,10 @@ from smtui.match.evidence import Person
 from smtui.match.names import name_anchors, name_family
 
 NAME_CUTOFF = 85  # picker / baseline: cdist ratio (0..100) on sorted-token name keys
-SAME_DATE_CUTOFF = 50  # name-key ratio under which a same-birth-date pair is plainly two people
+SAME_DATE_CUTOFF = 65  # name-key ratio under which a same-birth-date pair is plainly two people
 _ROWS_PER_CHUNK = 2048  # bounds the picker's score matrix at ~2048 x len(profiles) bytes
 _MIN_DELETE = 3  # words shorter than this are only indexed whole
+_PREFIX = 3  # letters of the other name part a one-edit key also needs: keeps blocks small
 
 
 def _swapped_date(d: dt.date) -> dt.date:
@@ -59,8 +60,8 @@ def _variants(word: str) -> list[str]:
 @lru_cache(maxsize=131072)
 def _pair_keys(given: str, last: str) -> tuple[str, ...]:
     """Keys for one (given word, surname word): cached, as the same names recur across lists."""
-    g2, l2 = given[:2], last[:2]
-    return (*(f"g{v}|{l2}" for v in _variants(given)), *(f"s{g2}|{v}" for v in _variants(last)))
+    g3, l3 = given[:_PREFIX], last[:_PREFIX]
+    return (*(f"g{v}|{l3}" for v in _variants(given)), *(f"s{g3}|{v}" for v in _variants(last)))
 
 
 def _edit_keys(givens: Iterable[str], lasts: Sequence[str], out: list[str]) -> None:
@@ -120,18 +121,32 @@ def nominate(
 
 
 def _by_blocks(children: Sequence[Person], profiles: Sequence[Person]) -> list[set[int]]:
-    """Dictionary channels: names one edit per word apart, blank names, nicknames."""
-    blocks: defaultdict[str, list[int]] = defaultdict(list)
+    """Dictionary channels: names one edit per word apart, blank names, nicknames.
+
+    Most keys (deletion variants) name a single profile, so a block is a bare position until a
+    second profile joins it: hundreds of thousands fewer lists keep the cost linear.
+    """
+    blocks: dict[str, int | list[int]] = {}
     for j, p in enumerate(profiles):
         for key in set(_profile_keys(p)):
-            blocks[key].append(j)
+            held = blocks.get(key)
+            if held is None:
+                blocks[key] = j
+            elif isinstance(held, int):
+                blocks[key] = [held, j]
+            else:
+                held.append(j)
     get = blocks.get
     found: list[set[int]] = []
     for c in children:
         bucket: set[int] = set()
         for key in set(_child_keys(c)):
             hits = get(key)
-            if hits:
+            if hits is None:
+                continue
+            if isinstance(hits, int):
+                bucket.add(hits)
+            else:
                 bucket.update(hits)
         found.append(bucket)
     return found
@@ -158,16 +173,28 @@ def _by_birth_date(
                 cols.extend(hits)
     if not rows:
         return
-    scores = process.cpdist(
-        [children[i].key for i in rows],
-        [profiles[j].key for j in cols],
-        scorer=fuzz.ratio,
-        score_cutoff=SAME_DATE_CUTOFF,
-        dtype=np.uint8,
-        workers=-1,
-    )
-    for k in np.flatnonzero(scores).tolist():
+    # Names as typed and swapped, not sorted keys: a typo in a first letter reorders those.
+    typed = [" ".join(c.first + c.last) for c in children]
+    wanted = [typed[i] for i in rows]
+    near = np.zeros(len(rows), dtype=bool)
+    for swap in (False, True):
+        shown = [_as_typed(p, swap) for p in profiles]
+        offered = [shown[j] for j in cols]
+        scores = process.cpdist(
+            wanted,
+            offered,
+            scorer=fuzz.ratio,
+            score_cutoff=SAME_DATE_CUTOFF,
+            dtype=np.uint8,
+            workers=-1,
+        )
+        near |= scores > 0
+    for k in np.flatnonzero(near).tolist():
         found[rows[k]].add(cols[k])
+
+
+def _as_typed(p: Person, swap: bool) -> str:
+    return " ".join(p.last + p.first if swap else p.first + p.last)
 
 
 def _by_name_keys(

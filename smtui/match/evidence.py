@@ -1,8 +1,9 @@
 """Evidence for one (child, profile) pair: name agreement, birth date agreement, score, tier.
 
-The tier, not the score, decides what the matcher may do with a pair: only tier 2 (strong name
-and exactly equal birth date) may ever become an automatic link; tier 1 is worth a person's look;
-tier 0 is not this child. The score only ranks pairs and tells a person how close they are.
+The tier, not the score, decides what the matcher may do with a pair: tier 2 (strong name and
+exactly equal birth date) may become an automatic link; tier 1 is worth a person's look, and
+only the learned weights (``weights.py``, with the matcher's vetoes) may promote it; tier 0 is
+not this child. The score only ranks pairs and tells a person how close they are.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from smtui.records import Child, Profile
 LINK, REVIEW, NOT_PLAUSIBLE = 2, 1, 0
 PLAUSIBLE_NAME = 65.0  # name score (0..100) worth a review when birth dates do not contradict
 FAR_DAYS = 366  # more than about a year apart: a different child, whatever the name says
-DOB_POINTS = {"same": 30.0, "swapped": 18.0, "missing": 12.0, "close": 6.0, "far": 0.0}
+DOB_POINTS = {
+    "same": 30.0,
+    "swapped": 18.0,
+    "missing": 12.0,
+    "digit": 6.0,
+    "close": 6.0,
+    "far": 0.0,
+}
 NAME_WEIGHT = 0.7
 SWAP_PENALTY = 3.0
 ARCHIVED_PENALTY = 3.0
@@ -105,12 +113,13 @@ class Evidence(NamedTuple):
     first: PartMatch
     last: PartMatch
     swapped: bool
-    dob: str  # same | swapped | missing | close | far
+    dob: str  # same | swapped | digit | missing | close | far
     dob_note: str
     strong: bool
     tier: int
     archived: bool
     guard_note: str = ""
+    basis: str = ""  # "" (the tiers), "weighed" (learned weights) or "unique_name"
 
     @property
     def agree_well(self) -> bool:
@@ -118,6 +127,8 @@ class Evidence(NamedTuple):
 
     def reason(self) -> str:
         """Readable why: name notes first, then the birth date, then any guard."""
+        if self.basis == "unique_name":
+            return "same name, unique in both lists, profile has no birth date"
         parts = [n for n in (self.first.note, self.last.note) if n]
         if self.swapped:
             parts.append("first and last name swapped")
@@ -157,9 +168,15 @@ def compare_dates(child: dt.date | None, profile: dt.date | None) -> tuple[str, 
         years = round(days / 365.25)
         unit = "year" if years == 1 else "years"
         return "far", f"birth date {years} {unit} apart: likely another child"
+    level = "digit" if _one_digit_apart(child, profile) else "close"
     if days < 62:
-        return "close", f"birth date {days} days apart"
-    return "close", f"birth date {round(days / 30.44)} months apart"
+        return level, f"birth date {days} days apart"
+    return level, f"birth date {round(days / 30.44)} months apart"
+
+
+def _one_digit_apart(a: dt.date, b: dt.date) -> bool:
+    """2020-03-18 typed as 2020-03-19 or 2021-03-18: one keystroke, not another child."""
+    return sum(x != y for x, y in zip(a.isoformat(), b.isoformat(), strict=True)) == 1
 
 
 def _orient(child: Person, profile: Person, swapped: bool) -> tuple[PartMatch, PartMatch]:
@@ -210,7 +227,7 @@ def assess(child: Person, profile: Person) -> Evidence:
         strong
         or (first.kind in AGREE_WELL and dob == "same")
         or (first.kind == "blank" and last.kind in LAST_QUALITY and dob in ("same", "swapped"))
-        or (name_score >= PLAUSIBLE_NAME and dob != "close")
+        or (name_score >= PLAUSIBLE_NAME and dob not in ("close", "digit"))
     ):
         tier = REVIEW
     else:

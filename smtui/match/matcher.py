@@ -1,8 +1,12 @@
 """Match CCMS children to portfolio profiles, one to one, erring towards asking a person.
 
 A wrong link shows one family another child's portfolio; a review costs a person a click. So a
-pair is only ever *linked* on a strong name and an exactly equal birth date (or an existing link),
-and every guard below can only turn a link into a review, never the other way round.
+pair is linked on a strong name and an exactly equal birth date (or an existing link), and in a
+service big enough to learn from (``weights.MIN_PEOPLE``) also when its Fellegi-Sunter match
+probability, learned from the service's own pairs, is overwhelming and no veto applies
+(``_promotable``), or on an exact name unique in both lists when the profile has no birth date
+and the service's names are reliable. Every guard below can only turn a link into a review,
+never the other way round, and each proposal carries its reason as data (``ReasonKind``).
 
 Assignment is greedy by evidence over all candidate pairs, strongest first (tier, then score, then
 active before archived, then ids in natural order for determinism). We chose greedy over an
@@ -13,7 +17,7 @@ candidate graph is so sparse that the two rarely differ.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
 from smtui.match.candidates import nominate
@@ -27,8 +31,14 @@ from smtui.match.evidence import (
     natural_key,
     profile_person,
 )
-from smtui.match.results import Proposal
+from smtui.match.names import AGREE_WELL, name_family
+from smtui.match.results import Proposal, ReasonKind
+from smtui.match.weights import MIN_PEOPLE, learn
 from smtui.records import Child, Profile
+
+PROMOTE_P = 0.999  # learned match probability a reviewable pair needs to become a link
+_VOWELS = frozenset("aeiouy")
+REPLACED_SHARE = 0.02  # above this share of replaced name parts, names alone never link
 
 
 def _twin_index(people: Sequence[Person]) -> dict[str, list[Person]]:
@@ -145,14 +155,27 @@ def match_children(
             profile_rank[ev.profile_id],
         )
 
-    options, contradicted = _weigh(all_children, open_children, free_profiles, rank)
+    options, contradicted, reliable = _weigh(all_children, open_children, free_profiles, rank)
+    if reliable:
+        _link_unique_names(options, all_children, profiles, open_children)
+        for mine in options.values():
+            mine.sort(key=rank)
     chosen, taken, lost = _assign(options, rank)
 
     by_id = {p.id: p for p in profiles}
     proposals: list[Proposal] = []
     for child in children:
         if child.id in fixed:
-            proposals.append(Proposal(child.id, "link", fixed[child.id], 100.0, "already linked"))
+            proposals.append(
+                Proposal(
+                    child.id,
+                    "link",
+                    fixed[child.id],
+                    100.0,
+                    "already linked",
+                    kind="already_linked",
+                )
+            )
         elif child.id in chosen:
             ev, held = chosen[child.id]
             free = [o for o in options[child.id] if o.profile_id not in taken]
@@ -169,29 +192,139 @@ def _weigh(
     open_children: Sequence[Person],
     free_profiles: Sequence[Person],
     rank: Callable[[Evidence], tuple[object, ...]],
-) -> tuple[dict[str, list[Evidence]], dict[str, Evidence]]:
-    """Per child: plausible pairs best first, and the strongest name ruled out by birth date."""
+) -> tuple[dict[str, list[Evidence]], dict[str, Evidence], bool]:
+    """Per child: plausible pairs best first, the strongest name ruled out by birth date, and
+    whether the service's names are reliable enough to link on alone (``_names_reliable``)."""
     child_twins = _twin_index(all_children)
     profile_twins = _twin_index(free_profiles)
     options: dict[str, list[Evidence]] = {}
     contradicted: dict[str, Evidence] = {}
+    pairs: list[tuple[Evidence, Person, Person]] = []
+    untwinned: list[Evidence] = []
     for child, found in zip(open_children, nominate(open_children, free_profiles), strict=True):
         mine: list[Evidence] = []
         for j in found:
             profile = free_profiles[j]
-            ev = _guard_twins(
-                assess(child, profile),
-                child_twins.get(child.id, []),
-                profile_twins.get(profile.id, []),
-            )
+            twins = child_twins.get(child.id, []), profile_twins.get(profile.id, [])
+            ev = _guard_twins(assess(child, profile), *twins)
+            if not (twins[0] or twins[1]):
+                untwinned.append(ev)
             if ev.tier >= REVIEW:
                 mine.append(ev)
+                pairs.append((ev, child, profile))
             elif ev.dob == "far" and ev.strong:
                 prior = contradicted.get(child.id)
                 if prior is None or rank(ev) < rank(prior):
                     contradicted[child.id] = ev
-        options[child.id] = sorted(mine, key=rank)
-    return options, contradicted
+        options[child.id] = mine
+    weights = learn(open_children, free_profiles, [ev for ev, _, _ in pairs])
+    if weights is not None:
+        names = {c.first[0] for c in all_children if c.first}
+        promoted = {
+            (ev.child_id, ev.profile_id): ev._replace(tier=LINK, basis="weighed")
+            for ev, child, profile in pairs
+            if _promotable(ev, child, profile, names)
+            and weights.probability(ev, child, profile) >= PROMOTE_P
+        }
+        if promoted:
+            for child_id, mine in options.items():
+                options[child_id] = [promoted.get((child_id, ev.profile_id), ev) for ev in mine]
+    for mine in options.values():
+        mine.sort(key=rank)
+    return options, contradicted, _names_reliable(untwinned)
+
+
+def _promotable(ev: Evidence, child: Person, profile: Person, child_names: set[str]) -> bool:
+    """Vetoes the learned weights cannot overrule; only these pairs may be promoted to a link.
+
+    A birth date a little off needs names that agree well; a typo in the given name needs the
+    same birth date, the same first and last letter (Daniel/Daniela, Mila/Milo are other names)
+    and a spelling that is no name in its own right (not a child's name, not in the nickname
+    table). Twins (a guard note), archived profiles and blank names stay with a person.
+    """
+    if ev.tier != REVIEW or ev.guard_note or ev.archived:
+        return False
+    if ev.first.kind in ("blank", "different") or ev.last.kind in ("blank", "different"):
+        return False
+    if ev.dob in ("swapped", "digit"):
+        return ev.first.kind in AGREE_WELL and ev.last.kind in ("exact", "part") and not ev.swapped
+    if ev.dob != "same":
+        return False
+    if ev.first.kind == "typo":
+        spelt = (profile.last if ev.swapped else profile.first)[:1]
+        given = child.first[:1]
+        if not spelt or not given or spelt[0] in child_names or len(name_family(spelt[0])) > 1:
+            return False
+        return not _another_name(given[0], spelt[0])
+    return True
+
+
+def _another_name(a: str, b: str) -> bool:
+    """Daniel/Daniela, Mila/Milo, Louis/Louise: a final vowel added, dropped or changed makes
+    another name (often a twin's), where a final consonant slip (Aidan/Aidank) does not."""
+    short, long = sorted((a, b), key=len)
+    if len(long) == len(short) + 1 and long.startswith(short):
+        return long[-1] in _VOWELS
+    if len(a) == len(b) and a[:-1] == b[:-1]:
+        return a[-1] in _VOWELS or b[-1] in _VOWELS
+    return False
+
+
+def _names_reliable(pairs: Sequence[Evidence]) -> bool:
+    """Whether this service's names can be trusted alone: parts are rarely replaced outright.
+
+    Among pairs born the same day whose names agree in one part, count those whose other part is
+    a different name altogether (a changed surname, another given name): where that is common, a
+    unique exact name may as well be someone else's renamed profile.
+    """
+    agree = replaced = 0
+    for ev in pairs:
+        if ev.dob != "same" or ev.guard_note:
+            continue
+        kinds = {ev.first.kind, ev.last.kind}
+        if "exact" not in kinds and not kinds <= {"exact", "part", "typo", "slip", "nickname"}:
+            continue
+        if "different" in kinds:
+            replaced += 1
+        elif "blank" not in kinds:
+            agree += 1
+    return replaced <= REPLACED_SHARE * (agree + replaced)
+
+
+def _link_unique_names(
+    options: dict[str, list[Evidence]],
+    all_children: Sequence[Person],
+    profiles: Sequence[Profile],
+    open_children: Sequence[Person],
+) -> None:
+    """Link an exact name unique in both lists when the profile has no birth date.
+
+    Storypark's own setup matches on names alone; we only do so when the name occurs once among
+    all children and once among all profiles, the child has a birth date, nobody else has a
+    strong claim on either side, the lists are big enough for "unique" to mean something, and
+    the service's names are reliable (the caller checks ``_names_reliable``).
+    """
+    if len(all_children) < MIN_PEOPLE or len(profiles) < MIN_PEOPLE:
+        return
+    child_keys = Counter(c.key for c in all_children)
+    profile_keys = Counter(profile_person(p).key for p in profiles)
+    strong_claims = Counter(ev.profile_id for mine in options.values() for ev in mine if ev.strong)
+    keys = {c.id: c.key for c in open_children if c.birth_date is not None}
+    for child_id, mine in options.items():
+        key = keys.get(child_id)
+        if key is None or sum(ev.strong for ev in mine) != 1:
+            continue
+        for n, ev in enumerate(mine):
+            if (
+                ev.tier == REVIEW
+                and ev.dob == "missing"
+                and ev.first.kind == ev.last.kind == "exact"
+                and not (ev.swapped or ev.guard_note or ev.archived)
+                and child_keys[key] == 1
+                and profile_keys[key] == 1
+                and strong_claims[ev.profile_id] == 1
+            ):
+                mine[n] = ev._replace(tier=LINK, basis="unique_name")
 
 
 def _assign(
@@ -242,9 +375,33 @@ def _proposal(
         count = len(group) + len(loose)
         reason = f"{_COUNTS.get(count, count)} profiles look like this child ({listed}): pick one"
         alternatives = (*group[1:], *loose, *extra)
-        return Proposal(ev.child_id, "review", group[0], ev.score, reason, alternatives)
+        return Proposal(
+            ev.child_id, "review", group[0], ev.score, reason, alternatives, "several_profiles"
+        )
     action = "link" if ev.tier == LINK else "review"
-    return Proposal(ev.child_id, action, ev.profile_id, ev.score, ev.reason(), extra)
+    return Proposal(ev.child_id, action, ev.profile_id, ev.score, ev.reason(), extra, _kind(ev))
+
+
+def _kind(ev: Evidence) -> ReasonKind:
+    """The reason as data, for a link or a single-profile review."""
+    if ev.basis == "unique_name":
+        return "unique_name_no_birth_date"
+    if ev.basis == "weighed":
+        return "weighed_evidence"
+    if ev.tier == LINK:
+        exact = ev.first.kind == ev.last.kind == "exact" and not ev.swapped
+        return "same_name_same_birth_date" if exact else "similar_name_same_birth_date"
+    if ev.guard_note:
+        return "twin"
+    if ev.dob == "missing":
+        return (
+            "ccms_no_birth_date"
+            if ev.dob_note == "no birth date in CCMS"
+            else "profile_no_birth_date"
+        )
+    if ev.dob != "same":
+        return "birth_date_differs"
+    return "name_differs"
 
 
 def _create(child_id: str, contradicted: Evidence | None, lost: tuple[str, str] | None) -> Proposal:
@@ -252,8 +409,10 @@ def _create(child_id: str, contradicted: Evidence | None, lost: tuple[str, str] 
         exact = contradicted.first.kind == contradicted.last.kind == "exact"
         same = "same name" if exact and not contradicted.swapped else "similar name"
         reason = f"{same} as {contradicted.profile_id} but {contradicted.dob_note}"
+        kind: ReasonKind = "namesake_far_birth_date"
     elif lost is not None:
         reason = f"closest profile {lost[0]} fits child {lost[1]} better; no other similar profile"
+        kind = "closer_match_elsewhere"
     else:
-        reason = "no similar profile"
-    return Proposal(child_id, "create", None, 0.0, reason)
+        reason, kind = "no similar profile", "no_similar_profile"
+    return Proposal(child_id, "create", None, 0.0, reason, kind=kind)

@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 ProposalAction = Literal["link", "review", "create"]
+
+# Why the matcher proposed what it did, as data: front ends group and count by it, and show
+# ``REASON_LABELS``; the ``reason`` sentence is only the per-child detail.
+ReasonKind = Literal[
+    "already_linked",
+    "same_name_same_birth_date",
+    "similar_name_same_birth_date",
+    "weighed_evidence",
+    "unique_name_no_birth_date",
+    "several_profiles",
+    "twin",
+    "profile_no_birth_date",
+    "ccms_no_birth_date",
+    "birth_date_differs",
+    "name_differs",
+    "namesake_far_birth_date",
+    "closer_match_elsewhere",
+    "no_similar_profile",
+]
+REASON_KINDS: tuple[ReasonKind, ...] = get_args(ReasonKind)
+REASON_LABELS: dict[ReasonKind, str] = {
+    "already_linked": "already linked",
+    "same_name_same_birth_date": "same name and birth date",
+    "similar_name_same_birth_date": "nickname, preferred name or small typo, same birth date",
+    "weighed_evidence": "names and birth date agree closely, weighed for this service",
+    "unique_name_no_birth_date": "profile has no birth date, exact name unique in both lists",
+    "several_profiles": "several profiles look like this child: pick one",
+    "twin": "a twin or triplet: only the given name tells them apart",
+    "profile_no_birth_date": "profile has no birth date",
+    "ccms_no_birth_date": "no birth date in the CCMS",
+    "birth_date_differs": "birth dates differ a little (swapped, a digit, days or months)",
+    "name_differs": "same birth date, names differ",
+    "namesake_far_birth_date": "same or similar name, birth date over a year apart",
+    "closer_match_elsewhere": "closest profile fits another child better",
+    "no_similar_profile": "no similar profile",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +52,9 @@ class Proposal:
 
     ``link`` is confident (or already linked); ``review`` names a suggested profile a person must
     confirm; ``create`` means no profile plausibly belongs to this child. ``alternatives`` lists
-    other plausible profile ids (for example the second profile of a child with two).
+    other plausible profile ids (for example the second profile of a child with two). ``kind``
+    is the reason as data (see ``ReasonKind``); it follows from the reason, so it takes no part
+    in equality.
     """
 
     child_id: str
@@ -23,6 +63,7 @@ class Proposal:
     score: float
     reason: str
     alternatives: tuple[str, ...] = ()
+    kind: ReasonKind = field(default="no_similar_profile", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +73,16 @@ class Candidate:
     profile_id: str
     score: float
     reason: str
+
+
+def group_reviews(proposals: Iterable[Proposal]) -> list[tuple[ReasonKind, list[Proposal]]]:
+    """Reviews grouped by reason kind, largest group first, so a person can decide a group at once.
+
+    Ties keep the order of ``REASON_KINDS``; within a group, proposals keep their input order.
+    """
+    groups: defaultdict[ReasonKind, list[Proposal]] = defaultdict(list)
+    for p in proposals:
+        if p.action == "review":
+            groups[p.kind].append(p)
+    order = {k: n for n, k in enumerate(REASON_KINDS)}
+    return sorted(groups.items(), key=lambda kv: (-len(kv[1]), order[kv[0]]))
