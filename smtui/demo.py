@@ -3,6 +3,9 @@
 `smtui demo` and the screenshot script both start here, so what a new user sees first is what the
 screenshots show. Tokens go into 0600 files beside the demo database, so `smtui --db DEMO_DB sync`
 from another shell reaches the same sandbox while the demo runs.
+
+The sandbox is an extra (`pip install 'smtui[sandbox]'`): it is imported only when a demo starts,
+so the product installs and runs without FastAPI, uvicorn or Faker.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 
-from smtui.engine import add_service, open_store, run_sync
-from smtui.sandbox.server import RunningSandbox, start_sandbox
-from smtui.store import ServiceConfig, Store
+from smtui.engine import ServiceConfig, add_service, open_store, refresh, run_sync
+
+if TYPE_CHECKING:
+    from smtui.sandbox.server import RunningSandbox
+    from smtui.store import Store
 
 # The service the demo connects before the app opens, so history and the log have something.
 PRESET_SERVICE = "gumnut-grove"
@@ -34,6 +40,7 @@ class Demo:
         return self.sandbox.world.today
 
     def stop(self) -> None:
+        """Stop the sandbox and close the store (the demo database stays for a look after)."""
         self.sandbox.stop()
         self.store.close()
 
@@ -55,6 +62,8 @@ def start_demo(
     preset: bool = True,
 ) -> Demo:
     """Start the sandbox on a free loopback port and a fresh demo store with all its services."""
+    from smtui.sandbox.server import start_sandbox
+
     folder = folder or Path(user_data_dir("smtui")) / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / "demo.db"
@@ -80,8 +89,6 @@ def start_demo(
             ),
         )
     if preset and PRESET_SERVICE in sandbox.service_ids:
-        from smtui.engine import refresh
-
         refresh(store, PRESET_SERVICE)
         run_sync(store, PRESET_SERVICE, setup=True, as_of=world.today, who="demo")
     return Demo(store=store, sandbox=sandbox, db_path=db_path)

@@ -34,3 +34,24 @@ def test_ruff_clean() -> None:
             [sys.executable, "-m", "ruff", *args], capture_output=True, text=True, cwd=ROOT
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(','.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.strip().splitlines()[-1].split(","))
+
+
+def test_the_product_never_loads_the_sandbox_extra() -> None:
+    """FastAPI, uvicorn and Faker are the sandbox's: the CLI and demo import them lazily."""
+    loaded = _loaded_after("import smtui.cli, smtui.demo, smtui.engine, smtui.config")
+    assert not loaded & {"fastapi", "uvicorn", "faker", "starlette"}, loaded
+
+
+def test_help_loads_no_engine() -> None:
+    """Every command imports the engine inside itself, so `smtui --help` is click alone."""
+    code = "from smtui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
+    loaded = _loaded_after(code)
+    heavy = {"sqlalchemy", "sqlmodel", "httpx", "numpy", "rapidfuzz", "alembic", "textual"}
+    assert not loaded & heavy, loaded & heavy
