@@ -120,6 +120,7 @@ class Evidence(NamedTuple):
     archived: bool
     guard_note: str = ""
     basis: str = ""  # "" (the tiers), "weighed" (learned weights) or "unique_name"
+    child_dated: bool = True  # the CCMS child has a birth date (which side a "missing" lacks)
 
     @property
     def agree_well(self) -> bool:
@@ -245,4 +246,5 @@ def assess(child: Person, profile: Person) -> Evidence:
         strong=strong,
         tier=tier,
         archived=profile.archived,
+        child_dated=child.birth_date is not None,
     )

@@ -394,11 +394,7 @@ def _kind(ev: Evidence) -> ReasonKind:
     if ev.guard_note:
         return "twin"
     if ev.dob == "missing":
-        return (
-            "ccms_no_birth_date"
-            if ev.dob_note == "no birth date in CCMS"
-            else "profile_no_birth_date"
-        )
+        return "profile_no_birth_date" if ev.child_dated else "ccms_no_birth_date"
     if ev.dob != "same":
         return "birth_date_differs"
     return "name_differs"
