@@ -100,6 +100,7 @@ async def bulk(n: int) -> float:
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.query_one(ChildrenPane)
         pane.set_rows(rows)
+        pane.action_filter("all")
         await pilot.pause()
         pane.action_mark_all()
         await pilot.pause()

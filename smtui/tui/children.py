@@ -138,6 +138,8 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.query_text = ""
         self.undo_stack: list[Change] = []
         self.counts: dict[str, int] = {}
+        self._cells: dict[str, tuple[Text, ...]] = {}
+        self._cells_of: dict[str, ChildRow] = {}
         self.busy = False
         self.loaded = False
         self._search_timer: Timer | None = None
@@ -170,6 +172,17 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.show()
         self.post_message(self.Changed())
 
+    def cells_of(self, row: ChildRow) -> tuple[Text, ...]:
+        """A row's cells, made once per read: a filter keystroke only picks which to show."""
+        cells = self._cells.get(row.child_id)
+        if cells is None or self._cells_of.get(row.child_id) is not row:
+            cells = child_cells(row, False)
+            self._cells[row.child_id] = cells
+            self._cells_of[row.child_id] = row
+        if row.child_id in self.marks:
+            return (Text(MARK, style="bold yellow"), *cells[1:])
+        return cells
+
     def matching(self) -> list[ChildRow]:
         needle = self.query_text.casefold().strip()
         keys = self.search_keys
@@ -187,7 +200,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         # marks outlive a filter and an action (the same set can take the next key); only
         # rows that are gone lose theirs
         self.marks &= self.by_id.keys()
-        self.grid.set_rows([(r.child_id, child_cells(r, r.child_id in self.marks)) for r in shown])
+        self.grid.set_rows([(r.child_id, self.cells_of(r)) for r in shown])
         self.shown_keys = keys
         self.show_status(len(matching))
 

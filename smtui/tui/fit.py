@@ -122,7 +122,11 @@ class FitTable(DataTable):
         self.order = [key for key, _ in rows]
         self.cells = {key: list(cells) for key, cells in rows}
         widths = self.layout()
-        if widths == self.widths and self.order == old:
+        if self.order == old and list(widths) == list(self.widths) and self.row_count:
+            # same rows, same columns: a bulk edit changes cells (and maybe widths) in place
+            # rather than rebuilding 2,000 rows
+            if widths != self.widths:
+                self.rewidth(widths)
             index = {c.key: i for i, c in enumerate(self.cols)}
             for key in self.order:
                 for col in widths:

@@ -58,6 +58,15 @@ def run_strip(runs: list[RunSummary]) -> Text:
     return strip
 
 
+class RunsTable(DataTable):
+    """The past runs; enter shows the one under the cursor in full (and says so in the footer)."""
+
+    HELP_SECTION = "Sync log"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Run detail", id="log.run_detail")
+    ]
+
+
 class SyncLogPane(ReportsWorkerErrors, Vertical):
     HELP_SECTION = "Sync log"
 
@@ -77,7 +86,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         Binding("A", "approve", "Approve held run", id="log.approve"),
         Binding("f", "cycle_result", "Result filter", id="log.result_filter"),
         Binding("slash", "search", "Filter ops", show=False, id="log.search", priority=True),
-        Binding("enter", "open_run", "Run detail", id="log.open_run"),
+        Binding("enter", "open_run", "Run detail", show=False, id="log.open_run"),
         # esc goes one level back: a filter is cleared before the screen leaves the service
         Binding("escape", "clear_filter", "Clear filter", show=False, id="log.clear_filter"),
     ]
@@ -99,7 +108,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         )
         yield Log(id="live", max_lines=1000, auto_scroll=True)
         yield Static(id="runs-title", classes="pane-title")
-        runs = DataTable(id="runs", cursor_type="row")
+        runs = RunsTable(id="runs", cursor_type="row")
         runs.add_columns("Run", "Kind", "Started", "Result", "Who")
         # fixed: sized to a running row's "nothing to do", it once stayed that narrow
         runs.add_column("Counts", width=COUNTS_WIDTH)

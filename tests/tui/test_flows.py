@@ -510,7 +510,8 @@ async def test_a_sync_from_another_shell_shows_up_in_the_open_app(
 
         for _ in range(60):  # the history is re-read every few seconds, no key pressed
             await pilot.pause(0.25)
-            if log.runs and log.runs[0].run_id not in before:
+            # the CLI has finished: wait for a poll after it (one during it reads "running")
+            if log.runs and log.runs[0].run_id not in before and log.runs[0].result != "running":
                 break
         await settle(pilot)
         newest = log.runs[0]

@@ -256,3 +256,20 @@ async def test_the_rooms_cursor_stays_on_its_row_after_an_edit(
             await pilot.press("u")
             await settle(pilot)
             assert pane.grid.cursor_key() == key
+
+
+async def test_the_palettes_keys_command_opens_the_help_that_esc_closes(
+    make_app: Callable[[], SmtuiApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        prompts = await palette_prompts(pilot, "keys")
+        assert prompts and prompts[0].startswith("Keys"), prompts
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "home.add" in {line.binding_id for line in app.screen.lines}
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
