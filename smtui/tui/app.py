@@ -117,14 +117,15 @@ def build_app(
     return SmtuiApp(store, demo=demo, as_of=as_of, clock=clock, who=who, keymap=keymap)
 
 
-def run_app(store: Any) -> None:
-    """Open the UI on a store (the CLI passes one), or on a URL/path, or the default store."""
+def run_app(store: Any, *, keymap: Keymap | None = None) -> None:
+    """Open the UI on a store (the CLI passes one), or on a URL/path, or the default store;
+    ``keymap`` is the config file's binding id -> keys."""
     if store is None or isinstance(store, str | Path):
         store = engine.open_store(None if store is None else str(store))
-    build_app(store).run()
+    build_app(store, keymap=keymap).run()
 
 
-def run_demo(seed: int = 7) -> None:
+def run_demo(seed: int = 7, *, keymap: Keymap | None = None) -> None:
     """Open the UI on a fresh demo database served by an in-process sandbox.
 
     The subtitle names the demo database, so `smtui --db PATH sync NAME` from another shell
@@ -134,7 +135,7 @@ def run_demo(seed: int = 7) -> None:
 
     handle = start_demo(seed=seed)
     try:
-        app = build_app(handle.store, demo=handle, as_of=handle.today)
+        app = build_app(handle.store, demo=handle, as_of=handle.today, keymap=keymap)
         app.sub_title = f"demo database {handle.db_path}"
         app.run()
     finally:
