@@ -88,10 +88,11 @@ def test_a_token_file_that_goes_bad_after_setup_never_leaks(
         cli("sync", NAME, "--dry-run"),
         cli("refresh", NAME),
     ]
-    for result in results[:-1]:
+    for result in (*results[:2], results[3]):
         line_with(result, f"{NAME}: error: {NAME}: CCMS token file {path} {problem}")
     line_with(results[-1], f"smtui: {NAME}: CCMS token file {path} {problem}")
     assert '"result": "error"' in results[2].stdout
+    line_with(results[2], f'"error": "{NAME}: CCMS token file {path} {problem}')  # the JSON shape
     runs = cli("log", NAME)
     assert re.search(rf"failed .*CCMS token file {re.escape(str(path))} {problem}", runs.stdout)
     assert_never_shown(cli, *results)
