@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -262,11 +263,14 @@ def test_concurrent_mapping_writes_of_one_service_all_succeed_and_audit_each_cha
 
 
 def test_two_refreshes_of_one_service_at_once_both_succeed(
-    sandbox_world: RunningSandbox, pg_url: str
+    sandbox_world: RunningSandbox, pg_url: str, tmp_path: Path
 ) -> None:
-    added = run_cli(*add_service_args(sandbox_world, "sunny-hill", SYDNEY), db=pg_url)  # type: ignore[arg-type]
+    # The CLI helpers want a directory for the store's neighbours (its absent config file);
+    # SMTUI_DB points the commands at PostgreSQL.
+    here, on_pg = tmp_path / "unused.db", {"SMTUI_DB": pg_url}
+    added = run_cli(*add_service_args(sandbox_world, "sunny-hill", SYDNEY), db=here, env=on_pg)
     assert added.returncode == 0, added.stderr
-    env = cli_env(pg_url)  # type: ignore[arg-type]
+    env = cli_env(here, **on_pg)
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "smtui", "refresh", "sunny-hill"],
