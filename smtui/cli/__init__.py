@@ -23,6 +23,7 @@ from smtui.cli.services import service
 from smtui.cli.settings import config
 from smtui.cli.setup import mapping, setup
 from smtui.cli.sync import refresh, sync
+from smtui.cli.worker import worker
 
 __all__ = ["main"]
 
@@ -81,5 +82,6 @@ def main(ctx: click.Context, db: str | None) -> None:
 
 for _command in (
     service, refresh, sync, setup, mapping, explain, log, invitations, match, demo, sandbox, config,
+    worker,
 ):  # fmt: skip
     main.add_command(_command)
