@@ -80,6 +80,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         self.summary: ServiceSummary | None = None
         self.enabled = True
         self.busy: str | None = None
+        self.syncing = False  # a run this screen started (not one from the services screen)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -168,7 +169,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
             self.refresh_bindings()
             return
         status.append(f" · {len(self.query_one(ChildrenPane).rows):,} children")
-        if engine.running_here(self.service) and not self.busy:
+        if engine.running_here(self.service) and not self.syncing:
             status.append(" · syncing now (started on the services screen)", style="bold cyan")
         if s.last_sync_at is not None:
             status.append(f" · last sync {s.last_result}, {ago(s.last_sync_at, self.app.now())}")
@@ -203,7 +204,9 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
     def work_finished(self, worker: Worker) -> None:
         if worker.group in ("load", "sync"):
             self.busy = None
+            self.syncing = self.syncing and worker.group != "sync"
             self.query_one("#activity").display = False
+            self.show_status()  # a run started elsewhere may have begun or ended meanwhile
             self.refresh_bindings()
 
     # --- keys --------------------------------------------------------------------------------
@@ -358,6 +361,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
                 total = sum(preview.counts.values()) - len(preview.held)
                 self.action_show_tab("tab-log")  # watch it happen
                 self.begin("Syncing…", total=max(total, 1))
+                self.syncing = True
                 self.sync(preview.fingerprint)
             else:
                 self.notify("Cancelled: nothing was changed", timeout=3)
@@ -415,6 +419,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.begin("Approving…", total=max(len(event.held), 1))
+                self.syncing = True
                 self.sync(None, approve=True)
 
         self.app.push_screen(
