@@ -596,7 +596,11 @@ class _Planner:
                                 child_ids=(cid,),
                             )
                         )
-                elif active and child is not None:
+                elif not active:
+                    if carrier is not None and carrier.id == m.release_profile_id:
+                        # left before its new profile was made: the old one still gives up the id
+                        self._release_profile(child, carrier, cid, "a person chose a new profile")
+                elif child is not None:
                     if carrier is not None and carrier.id != m.release_profile_id:
                         # a profile a killed run created: adopt it, never create a second
                         self._linked_child(child, m, carrier, adopted=True)

@@ -902,3 +902,23 @@ def test_relinking_a_room_to_another_portfolio_room_releases_the_old_one_first()
     assert p.operations[1].label == (
         "relink room Koalas: from Koalas (pr-koalas) to Whole Centre (pr-whole)"
     )
+
+
+def test_a_child_set_to_create_who_leaves_first_still_releases_the_old_profile() -> None:
+    m = ChildMapping("c1", "create", None, "manual", release_profile_id="p-old")
+    old = profile("p-old", "c1", ("pr-possums",))
+    p = plan([child("c1", status="inactive")], [], [old], {"c1": m})
+    assert [(op.kind, op.profile_id) for op in p.operations] == [("release_profile", "p-old")]
+
+
+def test_create_on_a_room_whose_room_was_archived_creates_rather_than_restores() -> None:
+    maps = {**ROOM_MAPS, "r-koalas": RoomMapping("r-koalas", "create", None, "manual", "pr-koalas")}
+    p = plan(
+        [child("c1")],
+        [weekly("b1", "c1", "r-koalas")],
+        [profile("p1", "c1", ("pr-possums",))],
+        {"c1": linked("c1", "p1")},
+        prooms=(PROOMS[0], CLOSED_KOALAS),
+        room_maps=maps,
+    )
+    assert "create_room" in kinds(p) and "unarchive_room" not in kinds(p)

@@ -216,7 +216,9 @@ def decide_room(
         kept = portfolio_room_id or before.portfolio_room_id
         return RoomMapping(before.room_id, "ignore", kept, "manual")
     if action == "create":
-        return RoomMapping(before.room_id, "create", None, "manual", carrier_id)
+        # the room it had, even one archived in a closure, is never restored in its place
+        moved_from = carrier_id or before.portfolio_room_id
+        return RoomMapping(before.room_id, "create", None, "manual", moved_from)
     return RoomMapping(before.room_id, "link", portfolio_room_id, "manual")
 
 
