@@ -345,17 +345,27 @@ class TurnOffScreen(ModalScreen[tuple[bool, bool]]):
     """Turning a service off; answers (confirmed, purge cached personal data)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="turnoff.cancel")
+        Binding("escape,n", "cancel", "Cancel", id="turnoff.cancel"),
+        # y answers like every other dialog's yes; p ticks the purge box from anywhere
+        Binding("y", "turn_off", "Turn off", id="turnoff.yes"),
+        Binding("p", "toggle_purge", "Purge too", id="turnoff.purge"),
     ]
 
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
 
+    def action_turn_off(self) -> None:
+        self.dismiss((True, self.query_one("#purge", Checkbox).value))
+
+    def action_toggle_purge(self) -> None:
+        box = self.query_one("#purge", Checkbox)
+        box.value = not box.value
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(plain(f"Turn {self.service} off?", None, "bold"), classes="dialog-title")
-            yield Static("Scheduled syncs stop. The portfolio is left as it is.")
+            yield Static("Scheduled syncs stop. The portfolio is left as it is. (y / n, p: purge)")
             yield Checkbox("Also purge cached personal data", id="purge")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Turn off", variant="error", id="yes", compact=True)

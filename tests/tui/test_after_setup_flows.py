@@ -133,3 +133,22 @@ async def test_a_service_this_app_is_syncing_cannot_be_started_again(
             assert "tester@" in str(exc)
         else:
             raise AssertionError("a second run of the same service started")
+
+
+async def test_the_turn_off_dialog_answers_from_the_keyboard(
+    make_app: Callable[[], SmtuiApp], store: Any, sandbox_today: dt.date
+) -> None:
+    set_up_service(store, SERVICE, sandbox_today)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_service(pilot, SERVICE)
+        await pilot.press("f5")
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, TurnOffScreen)
+        await pilot.press("p", "y")  # purge too, then yes
+        await settle(pilot)
+        assert not isinstance(app.screen, TurnOffScreen)
+    assert engine.service_config(store, SERVICE).enabled is False
+    assert store.load_ccms_snapshot(SERVICE) is None
