@@ -11,7 +11,7 @@ import pytest
 
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox, start_sandbox
-from tests import pg_helpers
+from tests import cli_helpers, pg_helpers
 
 SANDBOX_SEED = 7
 SANDBOX_TODAY = dt.date(2026, 11, 23)  # a Monday
@@ -52,15 +52,18 @@ def sandbox_world(sandbox: RunningSandbox, sandbox_admin: AdminClient) -> Runnin
 
 @pytest.fixture
 def store_url(tmp_path: Path) -> Iterator[str]:
-    """Where a store test opens its store: a fresh database of its own.
+    """Where a test opens its store, in process or through the CLI: a fresh database of its own.
 
-    A SQLite file in the test's directory, or, with ``SMTUI_TEST_DB`` set, a new database on
-    that PostgreSQL server (dropped afterwards): the same tests then cover both stores.
+    A SQLite file in the test's directory (``smtui.db``), or, with ``SMTUI_TEST_DB`` set, a new
+    database on that PostgreSQL server (dropped afterwards): the same tests then cover both
+    stores. On PostgreSQL the CLI helpers also send ``tmp_path / "smtui.db"`` to that database,
+    for a test that names the file to the CLI rather than taking this value.
     """
-    if pg_helpers.server_url() is None:
-        yield str(tmp_path / "smtui.db")
+    sqlite_file = tmp_path / "smtui.db"
+    if not pg_helpers.on_postgres():
+        yield str(sqlite_file)
         return
-    with pg_helpers.fresh_database() as url:
+    with pg_helpers.fresh_database() as url, cli_helpers.standing_in(sqlite_file, url):
         yield url
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the terminal UI: a real store file whose services point at the real sandbox.
+"""Fixtures for the terminal UI: a real store whose services point at the real sandbox (a SQLite
+file, or a PostgreSQL database with ``SMTUI_TEST_DB`` set: tests/conftest.py's ``store_url``).
 
 Everything that could differ between runs is pinned: the sandbox seed and clock (tests/conftest.py),
 the app's ``as_of`` (the sandbox's today) and ``who`` (no user or host name). Times are shown
@@ -8,8 +9,7 @@ relative to now ("just now", "in 12 h"), so they read the same on every run.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -30,11 +30,13 @@ def _no_color(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path, sandbox_world: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A fresh SQLite store with two sandbox services added, neither set up yet."""
+def store(
+    store_url: str, sandbox_world: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """A fresh store with two sandbox services added, neither set up yet."""
     monkeypatch.setenv(CCMS_ENV, sandbox_world.ccms_token)
     monkeypatch.setenv(PORTFOLIO_ENV, sandbox_world.portfolio_token)
-    st = engine.open_store(str(tmp_path / "smtui.db"))
+    st = engine.open_store(store_url)
     for name, tz in SERVICES:
         engine.add_service(
             st,
@@ -47,7 +49,8 @@ def store(tmp_path: Path, sandbox_world: RunningSandbox, monkeypatch: pytest.Mon
                 timezone=tz,
             ),
         )
-    return st
+    yield st
+    st.close()
 
 
 @pytest.fixture
