@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -21,6 +20,7 @@ from smtui.records import PortfolioSnapshot
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox
 from smtui.store import Store, open_store
+from tests import pg_helpers
 from tests.cli_helpers import add_service_args, cli_env, run_cli
 
 SERVICE = "sunny-hill"
@@ -32,20 +32,20 @@ def _portfolio(sandbox: RunningSandbox) -> PortfolioSnapshot:
         return client.snapshot()
 
 
-def _set_up(sandbox: RunningSandbox, db: Path) -> Store:
+def _set_up(sandbox: RunningSandbox, db: str) -> Store:
     assert run_cli(*add_service_args(sandbox, SERVICE, "Australia/Sydney"), db=db).returncode == 0
     result = run_cli("setup", SERVICE, "--accept-proposals", "--as-of", TODAY, db=db)
     assert result.returncode == 0, result.stdout + result.stderr
-    return open_store(str(db))
+    return open_store(db)
 
 
-def _dry_run(db: Path) -> dict:
+def _dry_run(db: str) -> dict:
     result = run_cli("sync", SERVICE, "--dry-run", "--json", "--as-of", TODAY, db=db)
     assert result.returncode in (0, 2), result.stdout + result.stderr
     return json.loads(result.stdout)[0]
 
 
-def _sync_applies_exactly_the_dry_run(db: Path) -> dict:
+def _sync_applies_exactly_the_dry_run(db: str) -> dict:
     """The dry run's operations are what the sync does, it ends ok, and then nothing is left."""
     shown = _dry_run(db)
     result = run_cli("sync", SERVICE, "--json", "--as-of", TODAY, db=db)
@@ -84,9 +84,9 @@ def _free_profile(sandbox: RunningSandbox) -> str:
 
 
 def test_relinking_a_child_moves_its_ccms_id_and_keeps_the_old_profile(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     child, old = _linked_child(store)
     new = _free_profile(sandbox_world)
@@ -136,9 +136,9 @@ def _linked_active_room(store: Store) -> tuple[str, str]:
 
 
 def test_room_create_relink_unlink_and_relink_after_setup(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     room, old = _linked_active_room(store)
 
@@ -170,9 +170,9 @@ def test_room_create_relink_unlink_and_relink_after_setup(
 
 
 def test_a_turned_off_service_is_never_read_and_turning_on_starts_afresh(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     off = run_cli("service", "set", SERVICE, "--off", "--purge", db=db)
     assert off.returncode == 0, off.stderr
@@ -202,9 +202,9 @@ def _hold(store: Store, *, host: str, seconds: float) -> None:
 
 
 def test_a_run_on_another_host_blocks_until_its_lease_ends_and_unlock_frees_it(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     held_at = time.monotonic()
     _hold(store, host="worker-2", seconds=20)  # long enough for a loaded machine's CLI start
@@ -223,21 +223,19 @@ def test_a_run_on_another_host_blocks_until_its_lease_ends_and_unlock_frees_it(
     assert "not locked" in run_cli("service", "unlock", SERVICE, db=db).stdout
 
 
-def _ops_done(db: Path) -> int:
-    import sqlite3
-    from contextlib import closing
-
-    with closing(sqlite3.connect(db)) as conn:
-        return conn.execute("SELECT count(*) FROM journal_op WHERE state = 'done'").fetchone()[0]
+def _ops_done(db: str) -> int:
+    [(done,)] = pg_helpers.rows(db, "SELECT count(*) FROM journal_op WHERE state = 'done'")
+    assert isinstance(done, int)
+    return done
 
 
 def test_a_killed_holder_on_another_host_frees_the_service_within_its_lease(
     sandbox_world: RunningSandbox,
     sandbox_admin: AdminClient,
-    tmp_path: Path,
+    store_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     add = add_service_args(sandbox_world, SERVICE, "Australia/Sydney")
     assert run_cli(*add, db=db).returncode == 0
     sandbox_admin.set_faults(rate=1, kinds=["latency"], latency_ms=100, scope="write")
@@ -259,7 +257,7 @@ def test_a_killed_holder_on_another_host_frees_the_service_within_its_lease(
     finally:
         sandbox_admin.clear_faults()
     assert proc.returncode == -signal.SIGKILL
-    store = open_store(str(db))
+    store = open_store(db)
     assert store.runs(SERVICE)[0].result == "running", "the run ended before it was killed"
     holder = store.lock_holder(SERVICE)
     assert holder is not None and holder.host == "worker-1" and holder.expires_at is not None
@@ -275,6 +273,6 @@ def test_a_killed_holder_on_another_host_frees_the_service_within_its_lease(
     done = run_cli(*setup, db=db, env={"SMTUI_HOSTNAME": "worker-2"})
     assert done.returncode == 0, done.stdout + done.stderr
     _one_live_record_per_ccms_id(_portfolio(sandbox_world))
-    with open_store(str(db)) as fresh:
+    with open_store(db) as fresh:
         killed_run = fresh.runs(SERVICE)[-1]
     assert killed_run.result == "failed" and "interrupted" in killed_run.summary["message"]

@@ -26,9 +26,9 @@ def test_help_lists_every_command_with_a_line_of_help(tmp_path: Path) -> None:
 
 
 def test_add_then_refresh_stores_both_sides_and_prints_counts(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     added = run_cli(*add_service_args(sandbox_world, "sunny-hill", "Australia/Sydney"), db=db)
     assert added.returncode == 0, added.stderr
     result = run_cli("refresh", "sunny-hill", db=db)
@@ -47,7 +47,7 @@ def test_add_then_refresh_stores_both_sides_and_prints_counts(
 
 
 def test_world_readable_token_file_is_refused_with_the_fix(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str, tmp_path: Path
 ) -> None:
     token = tmp_path / "ccms.token"
     token.write_text("ccms-sandbox-token")
@@ -57,32 +57,32 @@ def test_world_readable_token_file_is_refused_with_the_fix(
         "--ccms-token-file",
         str(token),
     ]
-    result = run_cli(*args, db=tmp_path / "s.db")
+    result = run_cli(*args, db=store_url)
     assert result.returncode == 1
     assert f"chmod 600 {token}" in result.stderr
     assert "Traceback" not in result.stderr
     assert "ccms-sandbox-token" not in result.stderr + result.stdout
-    assert "No services yet" in run_cli("service", "list", db=tmp_path / "s.db").stdout
+    assert "No services yet" in run_cli("service", "list", db=store_url).stdout
 
 
 def test_a_relative_token_file_still_works_when_cron_starts_elsewhere(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str, tmp_path: Path
 ) -> None:
     (tmp_path / "ccms.token").write_text("ccms-sandbox-token")
     os.chmod(tmp_path / "ccms.token", 0o600)
     args = add_service_args(sandbox, "sunny-hill", "Australia/Sydney")
     at = args.index("--ccms-token-env")
     args[at : at + 2] = ["--ccms-token-file", "ccms.token"]
-    db = tmp_path / "s.db"
+    db = store_url
     assert run_cli(*args, db=db, cwd=tmp_path).returncode == 0
     refreshed = run_cli("refresh", "sunny-hill", db=db, cwd=Path("/"))
     assert refreshed.returncode == 0, refreshed.stderr
 
 
 def test_service_add_refuses_credentials_in_urls_and_odd_variable_names(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     args = add_service_args(sandbox, "sunny-hill", "Australia/Sydney")
     url = args.index("--ccms-url") + 1
     with_password = list(args)
@@ -98,9 +98,9 @@ def test_service_add_refuses_credentials_in_urls_and_odd_variable_names(
 
 
 def test_a_wrong_token_is_one_clear_line_that_never_shows_the_token(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     secret = "wrong-but-secret-token-123"
     env = {"SMTUI_CCMS_TOKEN": secret}
     assert run_cli(*add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane"), db=db,
@@ -112,21 +112,24 @@ def test_a_wrong_token_is_one_clear_line_that_never_shows_the_token(
     assert "Traceback" not in result.stderr
 
 
-def test_user_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_user_errors_are_one_line_and_non_zero(store_url: str, tmp_path: Path) -> None:
+    db = store_url
     unknown = run_cli("refresh", "nowhere", db=db)
     assert unknown.returncode == 1
     assert unknown.stderr.strip().count("\n") == 0 and "nowhere" in unknown.stderr
     bad_db = run_cli("service", "list", db=tmp_path / "missing-dir" / "x.db")
     assert bad_db.returncode == 1 and "Traceback" not in bad_db.stderr
+    no_server = run_cli("service", "list", db="postgresql+psycopg://smtui@127.0.0.1:9/none")
+    assert no_server.returncode == 1 and "Traceback" not in no_server.stderr
+    assert no_server.stderr.count("\n") == 1 and "127.0.0.1" in no_server.stderr
     no_tty = run_cli(db=db)
     assert no_tty.returncode == 1 and "smtui sync" in no_tty.stderr
 
 
 def test_service_settings_change_and_bad_values_are_refused(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     assert run_cli(*add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane"),
                    db=db).returncode == 0  # fmt: skip
     bad_tz = run_cli("service", "set", "gumnut-grove", "--timezone", "Mars/Base", db=db)
@@ -142,9 +145,9 @@ def test_service_settings_change_and_bad_values_are_refused(
 
 
 def test_a_wrong_url_is_fixed_in_place_and_a_bad_change_changes_nothing(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str, tmp_path: Path
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     args = add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane")
     right = sandbox.ccms_url("gumnut-grove")
     wrong = sandbox.ccms_url("gumnut-grov")  # a typo
@@ -180,11 +183,11 @@ def test_a_wrong_url_is_fixed_in_place_and_a_bad_change_changes_nothing(
 
 
 def test_a_reader_that_goes_away_does_not_change_the_exit_code(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str
 ) -> None:
     """`smtui sync NAME --dry-run | head -1`: the plan still runs to the end, exit 2 still
     says there are changes, and nothing complains about the closed pipe."""
-    db = tmp_path / "s.db"
+    db = store_url
     assert run_cli(*add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane"),
                    db=db).returncode == 0  # fmt: skip
     proc = subprocess.Popen(
@@ -218,9 +221,9 @@ def test_demo_and_sandbox_without_the_extra_say_how_to_install_it(tmp_path: Path
 
 
 def test_service_remove_goes_through_the_engine_and_json_has_no_human_line(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     assert run_cli(*add_service_args(sandbox, "gumnut-grove", "Australia/Brisbane"),
                    db=db).returncode == 0  # fmt: skip
     listed = json.loads(run_cli("service", "list", "--json", db=db).stdout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 from smtui.connectors import PortfolioClient
 from smtui.sandbox.admin import AdminClient
@@ -19,11 +18,11 @@ TODAY = "2026-11-23"
 LAST_DAY = dt.date(2026, 11, 20)
 
 
-def _set_up(sandbox: RunningSandbox, db: Path) -> Store:
+def _set_up(sandbox: RunningSandbox, db: str) -> Store:
     assert run_cli(*add_service_args(sandbox, SERVICE, "Australia/Sydney"), db=db).returncode == 0
     result = run_cli("setup", SERVICE, "--accept-proposals", "--as-of", TODAY, db=db)
     assert result.returncode == 0, result.stdout + result.stderr
-    return open_store(str(db))
+    return open_store(db)
 
 
 def _integrated(store: Store) -> list[str]:
@@ -40,9 +39,9 @@ def _archived(sandbox: RunningSandbox) -> set[str]:
 
 
 def test_a_complete_list_far_smaller_than_the_integrated_count_is_held(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     _set_up(sandbox_world, db)
     archived_before = _archived(sandbox_world)
     # the CCMS URL now answers with another, much smaller service's children: a complete read
@@ -58,9 +57,9 @@ def test_a_complete_list_far_smaller_than_the_integrated_count_is_held(
 
 
 def test_leavers_over_several_runs_are_held_once_the_window_adds_up(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     children = _integrated(store)
     limit = max(3, int(0.10 * len(children)))
@@ -97,9 +96,9 @@ def test_leavers_over_several_runs_are_held_once_the_window_adds_up(
 
 
 def test_a_run_whose_writes_all_failed_says_so(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     for child_id in _integrated(store)[:2]:
         sandbox_admin.leave(SERVICE, child_id, last_day=LAST_DAY)

@@ -6,6 +6,11 @@ profiles, a CCMS rename and a newcomer are synced, and a run whose portfolio wri
 errors and a run message that quote operation labels. Throughout, another program keeps the
 database open, as the app left open in another terminal would: SQLite then keeps the -wal
 instead of folding it into the file when the CLI exits, so old row versions in it count too.
+
+On PostgreSQL (``SMTUI_TEST_DB``) the same history is made in a database of its own, and what is
+looked at is every value of every table, as any reader of the database sees it: the purged rows
+are gone. The server's own files (dead tuples until VACUUM, its WAL) are the server's business
+(docs/postgres.md), as is the -wal test below, which is SQLite's.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,10 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from smtui.connectors import CcmsClient, PortfolioClient
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox
+from tests import pg_helpers
 from tests.cli_helpers import add_service_args, run_cli
 from tests.conftest import SANDBOX_SEED, SANDBOX_TODAY
 
@@ -36,7 +42,7 @@ NEWCOMER = ("Zephyrine", "Quillfeather", dt.date(2023, 2, 14))
 
 @dataclass(frozen=True)
 class History:
-    db: Path  # a database with the service set up and synced, no connection open on it
+    db: str  # a database with the service set up and synced, no connection open on it
     full_names: frozenset[str]
     name_parts: frozenset[str]  # first, preferred and last names of 4 characters or more
     birth_dates: frozenset[str]  # ISO
@@ -54,7 +60,7 @@ def _people(sandbox: RunningSandbox) -> list[tuple[str, str, str | None, dt.date
     ]
 
 
-def _pending_creates(db: Path) -> frozenset[str]:
+def _pending_creates(db: str) -> frozenset[str]:
     dry = run_cli("sync", SERVICE, "--dry-run", "--as-of", TODAY, "--json", db=db)
     assert dry.returncode in (0, 2), dry.stdout + dry.stderr
     ops = json.loads(dry.stdout)[0]["operations"]
@@ -62,8 +68,18 @@ def _pending_creates(db: Path) -> frozenset[str]:
 
 
 @pytest.fixture(scope="module")
-def history(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> History:
-    db = tmp_path_factory.mktemp("privacy") / "history.db"
+def history_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Where the history is made: a SQLite file, or a PostgreSQL database of this module."""
+    if not pg_helpers.on_postgres():
+        yield str(tmp_path_factory.mktemp("privacy") / "history.db")
+        return
+    with pg_helpers.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def history(sandbox: RunningSandbox, history_db: str) -> History:
+    db = history_db
     people = []
     with AdminClient(sandbox.admin_url, sandbox.admin_token) as admin:
         admin.reset(seed=SANDBOX_SEED, today=SANDBOX_TODAY, services="all")
@@ -100,9 +116,8 @@ def history(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -
         assert synced.returncode == 0, synced.stdout + synced.stderr
         people += _people(sandbox)
 
-    raw = sqlite3.connect(db)
-    messages = [json.loads(s)["message"] for (s,) in raw.execute("SELECT summary FROM sync_run")]
-    raw.close()
+    summaries = pg_helpers.rows(db, "SELECT summary FROM sync_run")
+    messages = [json.loads(str(s))["message"] for (s,) in summaries]
     full = {f"{f} {s}".strip() for f, s, _p, _b in people}
     assert any(any(n in m for n in full) for m in messages), "no run message quotes a name"
 
@@ -138,7 +153,20 @@ conn.close()
 
 
 @contextmanager
-def _open_elsewhere(db: Path, how: str = "idle") -> Iterator[None]:
+def _open_elsewhere(db: str, how: str = "idle") -> Iterator[None]:
+    if pg_helpers.on_postgres():
+        # another session, idle between statements: the purge must neither wait for it nor
+        # leave it anything to read
+        assert how == "idle"
+        engine = sa.create_engine(db, poolclass=sa.NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT count(*) FROM service").all()
+                conn.commit()
+                yield
+        finally:
+            engine.dispose()
+        return
     other = subprocess.Popen(
         [sys.executable, "-c", _OPEN_ELSEWHERE, str(db), how],
         stdin=subprocess.PIPE,
@@ -155,20 +183,32 @@ def _open_elsewhere(db: Path, how: str = "idle") -> Iterator[None]:
 
 
 @pytest.fixture
-def db(history: History, tmp_path: Path) -> Path:
-    """A copy of the history."""
+def db(history: History, tmp_path: Path) -> Iterator[str]:
+    """A copy of the history (on PostgreSQL: a database made from it as a template)."""
+    if pg_helpers.on_postgres():
+        with pg_helpers.fresh_database(template=history.db) as url:
+            yield url
+        return
     copy = tmp_path / "smtui.db"
     shutil.copyfile(history.db, copy)
-    return copy
+    yield str(copy)
 
 
-def _db_files(db: Path) -> list[Path]:
-    return [p for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists()]
+def _db_files(db: str) -> list[Path]:
+    return [p for p in (Path(db), Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists()]
 
 
-def _left_in_files(db: Path, history: History) -> dict[str, list[str]]:
-    """Which names and birth dates appear in the raw bytes, as UTF-8 or JSON-escaped text."""
-    blob = b"".join(p.read_bytes() for p in _db_files(db))
+def _stored(db: str) -> bytes:
+    """What the store holds: the raw bytes of the SQLite files (-wal included), or every value
+    of every table of a PostgreSQL database."""
+    if pg_helpers.on_postgres():
+        return pg_helpers.stored_text(db)
+    return b"".join(p.read_bytes() for p in _db_files(db))
+
+
+def _left_in_files(db: str, history: History) -> dict[str, list[str]]:
+    """Which names and birth dates the store holds, as UTF-8 or JSON-escaped text."""
+    blob = _stored(db)
 
     def found(texts: frozenset[str]) -> list[str]:
         forms = {t: {t.encode(), json.dumps(t)[1:-1].encode()} for t in texts}
@@ -181,30 +221,31 @@ def _left_in_files(db: Path, history: History) -> dict[str, list[str]]:
     }
 
 
-def _assert_nothing_left(db: Path, history: History) -> None:
+def _assert_nothing_left(db: str, history: History) -> None:
     left = _left_in_files(db, history)
     assert left == {"full names": [], "name parts": [], "birth dates": []}, {
         k: f"{len(v)}: {v[:5]}" for k, v in left.items()
     }
 
 
-def _assert_names_are_there(db: Path, history: History) -> None:
+def _assert_names_are_there(db: str, history: History) -> None:
     """The checks would pass on an empty file: show that they look at real data first."""
     left = _left_in_files(db, history)
     assert len(left["full names"]) >= len(history.full_names) // 2, left
     assert len(left["birth dates"]) >= len(history.birth_dates) // 2, left
 
 
-def test_turning_off_with_purge_leaves_no_name_or_birth_date(db: Path, history: History) -> None:
-    raw = sqlite3.connect(db)
-    links_before = raw.execute(
-        "SELECT child_id, action, profile_id FROM child_mapping ORDER BY child_id"
-    ).fetchall()
-    counts_before = [
-        raw.execute(f"SELECT count(*) FROM {t}").fetchone()
+def _counts(db: str) -> list[list[tuple[object, ...]]]:
+    return [
+        pg_helpers.rows(db, f"SELECT count(*) FROM {t}")
         for t in ("audit", "sync_run", "journal_op")
     ]
-    raw.close()
+
+
+def test_turning_off_with_purge_leaves_no_name_or_birth_date(db: str, history: History) -> None:
+    links = "SELECT child_id, action, profile_id FROM child_mapping ORDER BY child_id"
+    links_before = pg_helpers.rows(db, links)
+    counts_before = _counts(db)
 
     with _open_elsewhere(db):
         _assert_names_are_there(db, history)
@@ -213,28 +254,18 @@ def test_turning_off_with_purge_leaves_no_name_or_birth_date(db: Path, history: 
         _assert_nothing_left(db, history)
 
     # history keeps ids, kinds, states and counts
-    raw = sqlite3.connect(db)
-    assert (
-        raw.execute(
-            "SELECT child_id, action, profile_id FROM child_mapping ORDER BY child_id"
-        ).fetchall()
-        == links_before
-    )
-    assert [
-        raw.execute(f"SELECT count(*) FROM {t}").fetchone()
-        for t in ("audit", "sync_run", "journal_op")
-    ] == counts_before
-    labels = [label for (label,) in raw.execute("SELECT label FROM journal_op")]
+    assert links_before and pg_helpers.rows(db, links) == links_before
+    assert _counts(db) == counts_before
+    labels = [str(label) for (label,) in pg_helpers.rows(db, "SELECT label FROM journal_op")]
     assert "create_profile" in {label.split()[0] for label in labels}
     assert all(label.split()[0].isidentifier() for label in labels), labels[:5]
-    raw.close()
 
     # Turned on again, the kept links mean no child gets a second profile.
     assert run_cli("service", "set", SERVICE, "--on", db=db).returncode == 0
     assert _pending_creates(db) == history.create_ops_pending
 
 
-def test_removing_a_service_leaves_no_name_or_birth_date(db: Path, history: History) -> None:
+def test_removing_a_service_leaves_no_name_or_birth_date(db: str, history: History) -> None:
     with _open_elsewhere(db):
         _assert_names_are_there(db, history)
         removed = run_cli("service", "remove", SERVICE, "--yes", db=db)
@@ -244,7 +275,8 @@ def test_removing_a_service_leaves_no_name_or_birth_date(db: Path, history: Hist
     assert listed.returncode == 0 and "No services yet" in listed.stdout
 
 
-def test_a_purge_held_back_by_a_reader_says_so(db: Path, history: History) -> None:
+@pg_helpers.sqlite_only("a reader keeping SQLite's -wal from being emptied")
+def test_a_purge_held_back_by_a_reader_says_so(db: str, history: History) -> None:
     """A read in progress elsewhere keeps SQLite from emptying the -wal: the purge is done but
     says where the old bytes still are, and they are gone once that program closes."""
     with _open_elsewhere(db, "reading"):

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -31,13 +30,11 @@ def _portfolio(sandbox: RunningSandbox, service: str = SERVICE) -> PortfolioSnap
         return client.snapshot()
 
 
-def _set_up(
-    sandbox: RunningSandbox, db: Path, service: str = SERVICE, tz: str = "Australia/Sydney"
-):
+def _set_up(sandbox: RunningSandbox, db: str, service: str = SERVICE, tz: str = "Australia/Sydney"):
     assert run_cli(*add_service_args(sandbox, service, tz), db=db).returncode == 0
     result = run_cli("setup", service, "--accept-proposals", "--as-of", TODAY, db=db)
     assert result.returncode == 0, result.stdout + result.stderr
-    return open_store(str(db))
+    return open_store(db)
 
 
 def _integrated(store, service: str = SERVICE) -> list[str]:
@@ -55,7 +52,7 @@ def _cancel_bookings(sandbox: RunningSandbox, admin: AdminClient, room_id: str) 
                 admin.cancel_booking(SERVICE, booking.id)
 
 
-def _close_a_room(sandbox: RunningSandbox, admin: AdminClient, store, db: Path):
+def _close_a_room(sandbox: RunningSandbox, admin: AdminClient, store, db: str):
     """Empty an active managed room and sync: the room is removed (archived) in the portfolio.
     Returns its room row and its portfolio room id."""
     as_of = dt.date.fromisoformat(TODAY)
@@ -72,9 +69,9 @@ def _close_a_room(sandbox: RunningSandbox, admin: AdminClient, store, db: Path):
 
 
 def test_ccms_changes_carry_over_as_the_rules_say(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     assert run_cli("sync", SERVICE, "--dry-run", "--as-of", TODAY, db=db).returncode == 0
 
@@ -145,10 +142,10 @@ def test_ccms_changes_carry_over_as_the_rules_say(
 
 
 def test_a_room_booked_again_after_a_closure_is_restored_not_created_twice(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, store_url: str
 ) -> None:
     """Educators keep the room they had, with its history, when the holiday is over."""
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     as_of = dt.date.fromisoformat(TODAY)
     room, proom = _close_a_room(sandbox_world, sandbox_admin, store, db)
@@ -171,10 +168,10 @@ def test_a_room_booked_again_after_a_closure_is_restored_not_created_twice(
 
 
 def test_a_failed_restore_leaves_the_child_in_its_old_room(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, store_url: str
 ) -> None:
     """Moved into a room that is still archived, a child would be in no room anyone sees."""
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     as_of = dt.date.fromisoformat(TODAY)
     closing, closed_proom = _close_a_room(sandbox_world, sandbox_admin, store, db)
@@ -206,9 +203,9 @@ def test_a_failed_restore_leaves_the_child_in_its_old_room(
 
 
 def test_mass_leaving_is_held_until_approved(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     leavers = _integrated(store)[:12]  # over max(3, 10 % of ~80 integrated children)
     for child_id in leavers:
@@ -235,9 +232,9 @@ def test_mass_leaving_is_held_until_approved(
 
 
 def test_a_second_run_is_refused_naming_the_holder(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     lease = dt.timedelta(seconds=60)
     assert (
@@ -260,8 +257,8 @@ def test_a_second_run_is_refused_naming_the_holder(
     assert str(os.getpid()) in result.stdout + result.stderr
 
 
-def test_dry_run_exit_codes_and_json(sandbox_world: RunningSandbox, tmp_path: Path) -> None:
-    db = tmp_path / "smtui.db"
+def test_dry_run_exit_codes_and_json(sandbox_world: RunningSandbox, store_url: str) -> None:
+    db = store_url
     assert (
         run_cli(*add_service_args(sandbox_world, SERVICE, "Australia/Sydney"), db=db).returncode
         == 0
@@ -280,8 +277,8 @@ def test_dry_run_exit_codes_and_json(sandbox_world: RunningSandbox, tmp_path: Pa
     assert '"operations"' in later.stdout
 
 
-def _done_ops(db: Path, service: str) -> int:
-    store = open_store(str(db))
+def _done_ops(db: str, service: str) -> int:
+    store = open_store(db)
     try:
         runs = store.runs(service, limit=1)
         return sum(1 for op in store.run_ops(runs[0].id) if op.state == "done") if runs else 0
@@ -291,10 +288,10 @@ def _done_ops(db: Path, service: str) -> int:
 
 @pytest.mark.slow
 def test_a_run_killed_mid_way_resumes_without_duplicates(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, store_url: str
 ) -> None:
     service = "harbour-city"
-    db = tmp_path / "smtui.db"
+    db = store_url
     assert (
         run_cli(*add_service_args(sandbox_world, service, "Australia/Sydney"), db=db).returncode
         == 0
@@ -326,7 +323,7 @@ def test_a_run_killed_mid_way_resumes_without_duplicates(
     assert refs and max(refs.values()) == 1, "a child has two profiles"
     room_refs = Counter(r.external_ref for r in after.rooms if r.external_ref)
     assert max(room_refs.values()) == 1, "a room was created twice"
-    store = open_store(str(db))
+    store = open_store(db)
     created = sum(1 for p in after.profiles if p.id not in {q.id for q in before.profiles})
     creates = sum(
         1 for m in store.child_mappings(service).values()
@@ -338,9 +335,9 @@ def test_a_run_killed_mid_way_resumes_without_duplicates(
 
 
 def test_cron_syncs_only_services_that_are_set_up_and_due(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, store_url: str
 ) -> None:
-    db = tmp_path / "smtui.db"
+    db = store_url
     store = _set_up(sandbox_world, db)
     other = add_service_args(sandbox_world, "gumnut-grove", "Australia/Brisbane")
     assert run_cli(*other, db=db).returncode == 0  # added, never set up: cron must not touch it

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from smtui.sandbox.server import RunningSandbox
+from tests import pg_helpers
 from tests.cli_helpers import run_cli
 from tests.hostile.server import HostileServer, Recorder, serve
 
@@ -40,7 +41,7 @@ def other_host() -> Iterator[Recorder]:
 class Cli:
     """The real `smtui` in a subprocess, on this test's store, with the canary tokens."""
 
-    db: Path
+    db: str  # the store_url fixture: a SQLite file, or a PostgreSQL database
     hostile: HostileServer
     env: dict[str, str]
 
@@ -71,15 +72,19 @@ class Cli:
         )
 
     def stored_bytes(self) -> bytes:
-        """Every byte the store keeps on disk: the database and its write-ahead log."""
-        files = [self.db, *self.db.parent.glob(self.db.name + "-*")]
-        return b"".join(path.read_bytes() for path in files if path.is_file())
+        """Everything the store keeps: on SQLite every byte of the database file and its
+        write-ahead log; on PostgreSQL every value of every table, as the server gives it."""
+        if pg_helpers.on_postgres():
+            return pg_helpers.stored_text(self.db)
+        path = Path(self.db)
+        files = [path, *path.parent.glob(path.name + "-*")]
+        return b"".join(file.read_bytes() for file in files if file.is_file())
 
 
 @pytest.fixture
-def cli(hostile: HostileServer, tmp_path: Path) -> Cli:
+def cli(hostile: HostileServer, store_url: str) -> Cli:
     env = {"SMTUI_CCMS_TOKEN": CANARY["ccms"], "SMTUI_PORTFOLIO_TOKEN": CANARY["portfolio"]}
-    return Cli(tmp_path / "smtui.db", hostile, env)
+    return Cli(store_url, hostile, env)
 
 
 @pytest.fixture
