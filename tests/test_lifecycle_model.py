@@ -752,6 +752,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         profile = data.draw(st.sampled_from(free), label="profile")
         engine.set_children(self.db, self.svc, [child], "link", profile_id=profile, who=WHO)
         self._moved_away_from_profiles(child)
+        self.released_profiles.discard(profile)  # from now on the rules decide its fate
         self.children[child] = Intent("link", profile)
 
     @precondition(lambda self: bool(self._children_with("link", "ignore", "review")))
@@ -790,6 +791,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         proom = data.draw(st.sampled_from(free), label="portfolio room")
         engine.set_rooms(self.db, self.svc, [room], "link", portfolio_room_id=proom, who=WHO)
         self._moved_away_from_rooms(room)
+        self.released_rooms.discard(proom)  # from now on the rules decide its fate
         self.rooms[room] = Intent("link", proom)
 
     @precondition(lambda self: bool(self._rooms_with("link")))
