@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from smtui import engine
 from smtui.tui.cells import one_line
+from smtui.tui.node import SmtuiNode
 
 FIELDS = (
     ("name", "Name", "e.g. sunny-days"),
@@ -66,7 +67,7 @@ def service_fields(values: dict[str, str]) -> dict[str, Any]:
     }
 
 
-class AddServiceScreen(ModalScreen[str | None]):
+class AddServiceScreen(SmtuiNode, ModalScreen[str | None]):
     """Answers the new service's name, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="add.cancel")]

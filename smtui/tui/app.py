@@ -11,7 +11,7 @@ import datetime as dt
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -23,6 +23,10 @@ from smtui.tui.cells import one_line
 from smtui.tui.home import HomeScreen
 from smtui.tui.keys import HelpScreen, ScreenKeysProvider
 from smtui.tui.picker import PickerScreen
+
+if TYPE_CHECKING:
+    from smtui.demo import Demo
+    from smtui.store import Store  # the type only: the app hands it to the engine, never reads it
 
 Clock = Callable[[], dt.datetime]
 
@@ -46,14 +50,16 @@ class SmtuiApp(App[None]):
 
     def __init__(
         self,
-        store: Any,
+        store: Store,
         *,
-        demo: Any = None,
+        demo: Demo | None = None,
         as_of: dt.date | None = None,
         clock: Clock = _utc_now,
         who: str | None = None,
         keymap: Keymap | None = None,
     ) -> None:
+        """``keymap`` maps binding ids (shown on the help screen, ``?``) to keys, e.g.
+        ``{"children.link": "ctrl+l"}``: a person's rebinding from the config file."""
         super().__init__()
         self.store = store
         self.demo = demo
@@ -101,23 +107,11 @@ class SmtuiApp(App[None]):
         self.notify(one_line(exc), title="Error", severity="error", timeout=10)
 
 
-def build_app(
-    store: Any,
-    *,
-    demo: Any = None,
-    as_of: dt.date | None = None,
-    clock: Clock = _utc_now,
-    who: str | None = None,
-    keymap: Keymap | None = None,
-) -> SmtuiApp:
-    """The one way to make the app, so the CLI, the tests and the screenshots run the same thing.
-
-    ``keymap`` maps binding ids (shown on the help screen, ``?``) to keys, e.g.
-    ``{"children.link": "ctrl+l"}``: a person's rebinding from the config file."""
-    return SmtuiApp(store, demo=demo, as_of=as_of, clock=clock, who=who, keymap=keymap)
+#: The one way to make the app, so the CLI, the tests and the screenshots run the same thing.
+build_app = SmtuiApp
 
 
-def run_app(store: Any, *, keymap: Keymap | None = None) -> None:
+def run_app(store: Store | str | Path | None, *, keymap: Keymap | None = None) -> None:
     """Open the UI on a store (the CLI passes one), or on a URL/path, or the default store;
     ``keymap`` is the config file's binding id -> keys."""
     if store is None or isinstance(store, str | Path):

@@ -219,7 +219,34 @@ class ConfirmPlanScreen(Dialog):
         self.app.push_screen(PlanKindScreen(kind, ops, self.preview.counts.get(kind, len(ops))))
 
 
-class PlanKindScreen(ModalScreen[None]):
+class FilteredListScreen(ModalScreen[None]):
+    """A modal list with a filter box over it: / goes to the box, each keystroke filters, enter
+    goes back to the list. A subclass composes one ``Input`` and one ``FitTable``, fills the
+    table in ``show`` and binds ``find`` (and its own esc)."""
+
+    def show(self, needle: str) -> None:
+        """Fill the list with the rows that match ``needle``, casefolded and stripped."""
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        self.show("")
+        self.query_one(FitTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # in the box / is a character
+        return not (action == "find" and isinstance(self.focused, Input))
+
+    def action_find(self) -> None:
+        self.set_focus(self.query_one(Input))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.show(event.value.casefold().strip())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(FitTable).focus()
+
+
+class PlanKindScreen(FilteredListScreen):
     """The operations of one kind, before -> after; / filters, esc goes back (the filter first)."""
 
     HELP_SECTION = "Plan: one kind"
@@ -242,12 +269,7 @@ class PlanKindScreen(ModalScreen[None]):
             yield FitTable(OP_COLUMNS, id="plankind-ops", cursor_type="row", zebra_stripes=True)
             yield Static(id="plankind-foot", classes="dialog-hint")
 
-    def on_mount(self) -> None:
-        self.show("")
-        self.query_one(FitTable).focus()
-
     def show(self, needle: str) -> None:
-        needle = needle.casefold().strip()
         rows = []
         for i, (label, change) in enumerate(self.ops):
             after = before_after(self.kind, label, change)
@@ -258,13 +280,6 @@ class PlanKindScreen(ModalScreen[None]):
         foot = f"showing {len(rows):,} of {len(self.ops):,} · / filter · esc back"
         self.query_one("#plankind-foot", Static).update(Text(foot, style="dim"))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # in the box / is a character
-        return not (action == "find" and isinstance(self.focused, Input))
-
-    def action_find(self) -> None:
-        self.set_focus(self.query_one(Input))
-
     def action_back(self) -> None:
         box = self.query_one(Input)
         if box.value:
@@ -274,12 +289,6 @@ class PlanKindScreen(ModalScreen[None]):
             self.query_one(FitTable).focus()
         else:
             self.dismiss(None)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.show(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(FitTable).focus()
 
 
 class LinesScreen(ModalScreen[None]):

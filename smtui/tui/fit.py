@@ -108,7 +108,8 @@ class FitTable(DataTable):
     def shown_columns(self) -> list[str]:
         return list(self.widths)
 
-    def layout(self) -> dict[str, int]:
+    def fitted_widths(self) -> dict[str, int]:
+        """The columns to show at the table's width now, and how wide (see ``fit``)."""
         natural = natural_widths(self.cols, (self.cells[k] for k in self.order))
         # the vertical scrollbar's room is always kept, so rows coming and going never re-fit
         available = self.size.width - self.styles.scrollbar_size_vertical
@@ -121,7 +122,7 @@ class FitTable(DataTable):
         old, current = self.order, self.cursor_key()
         self.order = [key for key, _ in rows]
         self.cells = {key: list(cells) for key, cells in rows}
-        widths = self.layout()
+        widths = self.fitted_widths()
         if self.order == old and list(widths) == list(self.widths) and self.row_count:
             # same rows, same columns: a bulk edit changes cells (and maybe widths) in place
             # rather than rebuilding 2,000 rows
@@ -182,7 +183,7 @@ class FitTable(DataTable):
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        widths = self.layout()
+        widths = self.fitted_widths()
         if widths == self.widths:
             return
         if list(widths) == list(self.widths) and self.order:

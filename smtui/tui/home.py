@@ -97,7 +97,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.title = "smtui"
-        demo = getattr(self.app, "demo", None)
+        demo = self.app.demo
         # In the demo, name its database: `smtui --db PATH sync NAME` from another shell.
         self.sub_title = f"services · demo db {short_path(demo.db_path)}" if demo else "services"
         self.query_one(ServiceTable).focus()

@@ -18,9 +18,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.content import Content
 from textual.dom import DOMNode
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Input, Static
+from textual.screen import Screen
+from textual.widgets import Input, Static
 
+from smtui.tui.dialogs import FilteredListScreen
 from smtui.tui.fit import Col, FitTable
 
 
@@ -158,7 +159,7 @@ HELP_COLUMNS = (
 )
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(FilteredListScreen):
     """The screen's whole keymap, filterable; esc, q or ? closes it."""
 
     HELP_SECTION = "Help"
@@ -186,12 +187,7 @@ class HelpScreen(ModalScreen[None]):
                 classes="dialog-hint",
             )
 
-    def on_mount(self) -> None:
-        self.show("")
-        self.query_one(FitTable).focus()
-
     def show(self, needle: str) -> None:
-        needle = needle.casefold().strip()
         rows = []
         for i, line in enumerate(self.lines):
             text = f"{line.section} {line.keys} {line.description} {line.binding_id}".casefold()
@@ -210,26 +206,12 @@ class HelpScreen(ModalScreen[None]):
             )
         self.query_one(FitTable).set_rows(rows)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("find", "close") and isinstance(self.focused, Input):
-            return action == "close"
-        return True
-
-    def action_find(self) -> None:
-        self.set_focus(self.query_one(Input))
-
     def action_close(self) -> None:
         box = self.query_one(Input)
         if self.focused is box and box.value:
             box.value = ""  # esc goes one level back: the filter first
             return
         if self.focused is box:
-            self.query_one(DataTable).focus()
+            self.query_one(FitTable).focus()
             return
         self.dismiss(None)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.show(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()

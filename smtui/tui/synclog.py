@@ -115,7 +115,7 @@ class SyncLogPane(ReportsWorkerErrors, Vertical):
         runs.add_column("Message")
         yield runs
         yield Input(placeholder="/ filter operations by text or state", id="ops-filter")
-        ops = DataTable(id="ops", cursor_type="row")
+        ops: DataTable[Text] = DataTable(id="ops", cursor_type="row")
         ops.add_columns("State", "Operation", "Error")
         yield ops
 

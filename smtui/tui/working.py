@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
+from smtui.tui.node import SmtuiNode
 
-class ReportsWorkerErrors:
-    """Mixin for screens and widgets that run workers."""
+
+class ReportsWorkerErrors(SmtuiNode):
+    """Mixin for screens and widgets that run workers (their ``self.app`` typed: ``SmtuiNode``)."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.app.report_error(event.worker.error)  # type: ignore[attr-defined]
+            self.app.report_error(event.worker.error)
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             self.work_finished(event.worker)
 
