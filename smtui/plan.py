@@ -305,11 +305,17 @@ def field_changes(
     edit survives until the CCMS value changes. On first link (nothing synced yet) only empty
     portfolio fields are filled. An empty CCMS value is never pushed over a portfolio value.
     """
-    new = {"first_name": child.first_name, "last_name": child.last_name}
-    new["birth_date"] = child.birth_date
-    have = {"first_name": profile.first_name, "last_name": profile.last_name}
-    have["birth_date"] = profile.birth_date
-    last = {
+    new: dict[str, str | dt.date | None] = {
+        "first_name": child.first_name,
+        "last_name": child.last_name,
+        "birth_date": child.birth_date,
+    }
+    have: dict[str, str | dt.date | None] = {
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "birth_date": profile.birth_date,
+    }
+    last: dict[str, str | dt.date | None] = {
         "first_name": mapping.synced_first_name,
         "last_name": mapping.synced_last_name,
         "birth_date": mapping.synced_birth_date,
@@ -468,16 +474,16 @@ class _Planner:
                         portfolio_room_id=pid,
                     )
                 )
-            relinked = carrier is not None and carrier.id != pid
-            if relinked:
-                self._release_room(rid, carrier, f"it is now linked to {proom.name}")
+            relinked = carrier if carrier is not None and carrier.id != pid else None
+            if relinked is not None:
+                self._release_room(rid, relinked, f"it is now linked to {proom.name}")
             self.managed[rid] = pid
             self.managed_pids.setdefault(pid, rid)
             if proom.external_ref != rid:
                 label = (
-                    f"relink room {self.room_name(rid)}: from {carrier.name} ({carrier.id}) "
+                    f"relink room {self.room_name(rid)}: from {relinked.name} ({relinked.id}) "
                     f"to {proom.name} ({pid})"
-                    if relinked and carrier is not None
+                    if relinked is not None
                     else f"link room {self.room_name(rid)}"
                 )
                 self.ops.append(
@@ -776,14 +782,14 @@ class _Planner:
                     )
                 )
         for room_pid in have:
-            rid = self.managed_pids.get(room_pid)
-            if rid is not None and room_pid not in want_pids:
+            managed_rid = self.managed_pids.get(room_pid)
+            if managed_rid is not None and room_pid not in want_pids:
                 self.ops.append(
                     make_operation(
                         "remove_membership",
-                        f"remove {name} from {self.room_name(rid)}",
+                        f"remove {name} from {self.room_name(managed_rid)}",
                         child_id=cid,
-                        room_id=rid,
+                        room_id=managed_rid,
                         profile_id=profile.id,
                         portfolio_room_id=room_pid,
                     )

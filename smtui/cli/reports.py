@@ -55,7 +55,7 @@ def log(ctx: Ctx, name: str, run_id: int | None, limit: int, as_json: bool) -> N
         if as_json:
             emit_json([as_dict(r) for r in runs])
             return
-        rows = [("RUN", "KIND", "STARTED", "RESULT", "WHO", "CHANGES")]
+        rows: list[tuple[str, ...]] = [("RUN", "KIND", "STARTED", "RESULT", "WHO", "CHANGES")]
         for r in runs:
             rows.append(
                 (

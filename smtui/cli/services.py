@@ -69,7 +69,9 @@ def service_list(ctx: Ctx, as_json: bool) -> None:
     if not rows:
         echo("No services yet: add one with `smtui service add`.")
         return
-    table = [("SERVICE", "STATE", "CHILDREN", "LAST SYNC", "RESULT", "NEXT DUE")]
+    table: list[tuple[str, ...]] = [
+        ("SERVICE", "STATE", "CHILDREN", "LAST SYNC", "RESULT", "NEXT DUE")
+    ]
     for r in rows:
         table.append(
             (

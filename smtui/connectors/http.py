@@ -38,8 +38,6 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception_type,
-    stop_after_attempt,
-    stop_any,
 )
 
 from smtui.connectors.errors import (
@@ -355,7 +353,8 @@ def clean_record(record: T, limits: ReaderLimits) -> T:
     """``record`` with NUL characters taken out of its names; raises _FieldProblem for a field
     past its cap or an identifier with a NUL. Dates, flags and enums are already checked."""
     changes: dict[str, Any] = {}
-    for name, many in _text_fields(type(record)):
+    record_type: type = type(record)
+    for name, many in _text_fields(record_type):
         value = getattr(record, name)
         if value is None:
             continue
@@ -494,7 +493,11 @@ class ApiClient:
         floor = exc.retry_after if isinstance(exc, _Retryable) and exc.retry_after else 0.0
         return min(max(backoff, floor), policy.max_wait)
 
-    def _asked_to_wait_too_long(self, state: RetryCallState) -> bool:
+    def _stop(self, state: RetryCallState) -> bool:
+        """After the policy's attempts, or at once when the server asks for a longer wait than
+        the policy allows."""
+        if state.attempt_number >= self.retry.max_attempts:
+            return True
         exc = state.outcome.exception() if state.outcome else None
         return (
             isinstance(exc, _Retryable)
@@ -538,9 +541,8 @@ class ApiClient:
         refuse in full, and a server's error text is the server's to choose.
         """
         call = f"{method} {path}"
-        stop = stop_any(stop_after_attempt(self.retry.max_attempts), self._asked_to_wait_too_long)
         retrying = Retrying(
-            stop=stop,
+            stop=self._stop,
             wait=self._wait,
             retry=retry_if_exception_type((_Retryable, *NETWORK_ERRORS)),
             sleep=self.retry.sleep,
@@ -612,8 +614,8 @@ class ApiClient:
                 f" this address only): check the service's {self.system} URL",
                 call=call,
             )
-        error = {404: NotFoundError, 422: InvalidError}.get(status, ApiError)
-        raise error(self.system, status, code, message, call=call)
+        kind: type[ApiError] = {404: NotFoundError, 422: InvalidError}.get(status, ApiError)
+        raise kind(self.system, status, code, message, call=call)
 
     def _parse(self, response: Answer, adapter: TypeAdapter[T], call: str) -> T:
         """Validate a 2xx answer into records, then apply the field rules (clean_record)."""

@@ -16,6 +16,7 @@ from smtui.engine.services import service_config
 from smtui.match import candidates_for, search_profiles
 from smtui.plan import plan_sync, shared_profiles
 from smtui.records import (
+    Booking,
     ChildMapping,
     PortfolioRoom,
     Profile,
@@ -72,7 +73,7 @@ def child_rows(store: Store, name: str, as_of: dt.date | None = None) -> list[Ch
     touched = {op.child_id for op in plan.operations if op.child_id}
     profiles = {p.id: p for p in portfolio.profiles}
     room_names = {r.id: r.name for r in ccms.rooms}
-    bookings_by_child: dict[str, list] = {}
+    bookings_by_child: dict[str, list[Booking]] = {}
     for b in ccms.bookings:
         bookings_by_child.setdefault(b.child_id, []).append(b)
     rows = []
@@ -190,11 +191,6 @@ def decide_child(
     (only its empty fields are filled). "Don't add" keeps nothing: the plan releases the profile.
     """
     same = action == "link" and profile_id == before.profile_id and before.action == "link"
-    synced = (
-        {}
-        if same
-        else {"synced_first_name": None, "synced_last_name": None, "synced_birth_date": None}
-    )
     return dataclasses.replace(
         before,
         action=action,  # type: ignore[arg-type]
@@ -203,7 +199,9 @@ def decide_child(
         score=100.0 if action == "link" else before.score,
         reason=reason,
         release_profile_id=carrier_id if action == "create" and carrier_id else None,
-        **synced,
+        synced_first_name=before.synced_first_name if same else None,
+        synced_last_name=before.synced_last_name if same else None,
+        synced_birth_date=before.synced_birth_date if same else None,
     )
 
 

@@ -11,7 +11,7 @@ from smtui.engine.mapping import full_name
 from smtui.engine.planning import plan_for
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
-from smtui.store import Store, StoreError
+from smtui.store import RunRecord, Store, StoreError
 from smtui.views import (
     OpEvent,
     RunSummary,
@@ -20,7 +20,8 @@ from smtui.views import (
 Progress = Callable[[str], None]
 
 
-def run_summary(record) -> RunSummary:
+def run_summary(record: RunRecord) -> RunSummary:
+    """A journal run as the front ends show it (counts, message and outcome out of its summary)."""
     summary = record.summary or {}
     return RunSummary(
         run_id=record.id,

@@ -30,12 +30,12 @@ class FaultConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rate: float = Field(0.0, ge=0, le=1)
-    kinds: list[FaultKind] = Field(default_factory=lambda: ["500"], min_length=1)
-    latency_ms: int = Field(1000, ge=0, le=60_000)
-    retry_after: int = Field(1, ge=0, le=3600)
+    rate: float = Field(default=0.0, ge=0, le=1)
+    kinds: list[FaultKind] = Field(default_factory=lambda: list[FaultKind](["500"]), min_length=1)
+    latency_ms: int = Field(default=1000, ge=0, le=60_000)
+    retry_after: int = Field(default=1, ge=0, le=3600)
     seed: int | None = None
-    count: int | None = Field(None, ge=0)
+    count: int | None = Field(default=None, ge=0)
     scope: Literal["all", "read", "list", "write"] = "all"
     system: Literal["ccms", "portfolio"] | None = None
     service_id: str | None = None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from smtui.records import Booking, Child, PortfolioRoom, Profile, Room
+from smtui.records import Booking, Child, InvitationStatus, PortfolioRoom, Profile, Room
 from smtui.sandbox.ids import IdMaker
 from smtui.sandbox.names import (
     NEAR_SIBLINGS,
@@ -530,18 +530,14 @@ class _ServiceBuilder:
             rooms = (proom,)
         elif room_roll < 0.92:
             rooms = (rng.choice(list(self.proom_for.values())),)
-        invite = rng.choices(("accepted", "pending", "none"), weights=(55, 20, 25))[0]
-        return Profile("", first, last, birth, False, rooms, None, invite)  # type: ignore[arg-type]
+        invite = rng.choices(_INVITES, weights=(55, 20, 25))[0]
+        return Profile("", first, last, birth, False, rooms, None, invite)
 
 
-def _replace_invite(profile: Profile, invite: str) -> Profile:
-    return Profile(
-        "",
-        profile.first_name,
-        profile.last_name,
-        profile.birth_date,
-        False,
-        profile.room_ids,
-        None,
-        invite,
-    )  # type: ignore[arg-type]
+_INVITES: tuple[InvitationStatus, ...] = ("accepted", "pending", "none")
+
+
+def _replace_invite(profile: Profile, invite: InvitationStatus) -> Profile:
+    return dataclasses.replace(
+        profile, id="", archived=False, external_ref=None, invitation_status=invite
+    )

@@ -30,6 +30,10 @@ def sydney_today() -> dt.date:
 class World:
     """All services plus the seed, the clock and the id maker."""
 
+    seed: int
+    today: dt.date
+    service_set: ServiceSet
+
     def __init__(
         self, seed: int = 7, today: dt.date | None = None, services: ServiceSet = "all"
     ) -> None:
@@ -48,7 +52,7 @@ class World:
         with self.lock:
             self.seed = self.seed if seed is None else seed
             self.today = self.today if today is None else today
-            self.service_set: ServiceSet = self.service_set if services is None else services
+            self.service_set = self.service_set if services is None else services
             baseline = generate(self.seed, self.today, self.service_set)
             self.services = {s.id: s.copy() for s in baseline.services}
             self.ids = baseline.ids.copy()

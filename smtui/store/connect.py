@@ -9,7 +9,13 @@ from typing import Any
 import platformdirs
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    DBAPIError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from smtui.store import postgres, sqlite
 from smtui.store.errors import DatabaseUnavailable, StoreError, one_line
@@ -68,7 +74,7 @@ def open_store(url: str | None = None) -> Store:
         raise
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = str(exc.orig) if getattr(exc, "orig", None) else type(exc).__name__
+        reason = str(exc.orig) if isinstance(exc, DBAPIError) and exc.orig else type(exc).__name__
         raise DatabaseUnavailable(f"cannot open database {_safe(resolved)}: {reason}") from None
     return store
 

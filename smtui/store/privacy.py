@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from smtui.store import snapshots
-from smtui.store.store import AUDIT, CHILD_MAP, OP, RUN, SERVICE
+from smtui.store.tables import AUDIT, CHILD, CHILD_MAP, OP, PROFILE, RUN, SERVICE
 
 #: Keys of a journal payload or an audited mapping that hold a child's details.
 PERSONAL_KEYS = frozenset(
@@ -116,13 +116,13 @@ def known_details(conn: Connection, service_id: int) -> tuple[set[str], set[str]
         elif isinstance(born, str) and born.strip():
             dates.add(born.strip()[:10])
 
-    child = snapshots.CHILD.c
+    child = CHILD.c
     query = select(child.first_name, child.last_name, child.preferred_name, child.birth_date)
     for first, last, preferred, born in conn.execute(query.where(child.service_id == service_id)):
         add(first, born)
         add(last)
         add(preferred)
-    profile = snapshots.PROFILE.c
+    profile = PROFILE.c
     query = select(profile.first_name, profile.last_name, profile.birth_date)
     for first, last, born in conn.execute(query.where(profile.service_id == service_id)):
         add(first, born)

@@ -12,11 +12,11 @@ import datetime as dt
 import functools
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Row, Table, delete, insert, select
 
 from smtui.records import (
     Booking,
@@ -27,23 +27,9 @@ from smtui.records import (
     Profile,
     Room,
 )
-from smtui.store.tables import (
-    CcmsBookingRow,
-    CcmsChildRow,
-    CcmsRoomRow,
-    PortfolioProfileRow,
-    PortfolioRoomRow,
-    SnapshotMetaRow,
-)
+from smtui.store.tables import BOOKING, CHILD, CROOM, META, PROFILE, PROOM
 
 from_iso = dt.datetime.fromisoformat
-
-CHILD: Table = CcmsChildRow.__table__  # type: ignore[assignment]
-CROOM: Table = CcmsRoomRow.__table__  # type: ignore[assignment]
-BOOKING: Table = CcmsBookingRow.__table__  # type: ignore[assignment]
-PROFILE: Table = PortfolioProfileRow.__table__  # type: ignore[assignment]
-PROOM: Table = PortfolioRoomRow.__table__  # type: ignore[assignment]
-META: Table = SnapshotMetaRow.__table__  # type: ignore[assignment]
 
 CCMS_TABLES = (CHILD, CROOM, BOOKING)
 PORTFOLIO_TABLES = (PROFILE, PROOM)
@@ -346,7 +332,9 @@ def _weekdays(text: str) -> tuple[int, ...]:
     return tuple(int(d) for d in text.split(",")) if text else ()
 
 
-def _rows(conn: Connection, table: Table, service_id: int, *columns: Any) -> list[Any]:
+def _rows(
+    conn: Connection, table: Table, service_id: int, *columns: Any
+) -> Sequence[Row[*tuple[Any, ...]]]:
     return conn.execute(
         select(*columns).where(table.c.service_id == service_id).order_by(table.c.seq)
     ).all()

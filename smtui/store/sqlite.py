@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import URL, Engine, event
 from sqlalchemy.engine import ExceptionContext
@@ -146,13 +146,14 @@ def compact(engine: Engine) -> bool:
     except sqlite3.Error as exc:  # the pool hands out driver errors of a new connection as is
         raise _compaction_error(exc, where) from None
     try:
-        cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+        # the store opens SQLite through the standard library's driver, never another
+        cursor = cast(sqlite3.Connection, raw.driver_connection).cursor()
         try:
             cursor.execute("PRAGMA secure_delete = ON")
             cursor.execute("PRAGMA temp_store = MEMORY")
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             cursor.execute("VACUUM")
-            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            busy: int = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             cursor.execute("PRAGMA temp_store = DEFAULT")
         finally:
             cursor.close()

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import starmap
 from typing import Any
 
 from sqlalchemy import (
@@ -55,27 +56,11 @@ from smtui.store.errors import (
     ServiceExists,
     ServiceNotFound,
 )
-from smtui.store.tables import (
-    AuditRow,
-    ChildMappingRow,
-    JournalOpRow,
-    RoomMappingRow,
-    ServiceLockRow,
-    ServiceRow,
-    SyncRunRow,
-)
+from smtui.store.tables import AUDIT, CHILD_MAP, LOCK, OP, ROOM_MAP, RUN, SERVICE
 
 #: Execution option marking a transaction that will write; the SQLite module starts those with
 #: BEGIN IMMEDIATE. Other databases ignore it.
 WRITE_OPTION = "smtui_write"
-
-SERVICE: Table = ServiceRow.__table__  # type: ignore[assignment]
-CHILD_MAP: Table = ChildMappingRow.__table__  # type: ignore[assignment]
-ROOM_MAP: Table = RoomMappingRow.__table__  # type: ignore[assignment]
-AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
-RUN: Table = SyncRunRow.__table__  # type: ignore[assignment]
-OP: Table = JournalOpRow.__table__  # type: ignore[assignment]
-LOCK: Table = ServiceLockRow.__table__  # type: ignore[assignment]
 
 _SERVICE_FIELDS = tuple(f.name for f in dataclasses.fields(ServiceConfig))
 _UPDATABLE = frozenset(_SERVICE_FIELDS) - {"name", "created_at"}
@@ -146,8 +131,8 @@ class Store:
         values["created_at"] = cfg.created_at or utcnow()
         try:
             with self._write() as conn:
-                result = conn.execute(insert(SERVICE), values)
-                _refresh_next_due(conn, int(result.inserted_primary_key[0]))
+                sid = conn.execute(insert(SERVICE).returning(SERVICE.c.id), values).scalar_one()
+                _refresh_next_due(conn, sid)
         except IntegrityError:
             raise ServiceExists(cfg.name) from None
         return self.get_service(cfg.name)
@@ -368,8 +353,10 @@ class Store:
         _check(kind, RUN_KINDS, "run kind")
         with self._write() as conn:
             sid = _service_id(conn, service)
-            result = conn.execute(
-                insert(RUN).values(
+            run_id = conn.execute(
+                insert(RUN)
+                .returning(RUN.c.id)
+                .values(
                     service_id=sid,
                     started_at=utcnow(),
                     kind=kind,
@@ -380,8 +367,8 @@ class Store:
                     summary="{}",
                     who=who,
                 )
-            )
-            return int(result.inserted_primary_key[0])
+            ).scalar_one()
+            return int(run_id)
 
     def finish_run(self, run_id: int, result: str, summary: dict[str, Any]) -> None:
         _check(result, RUN_RESULTS - {"running"}, "run result")
@@ -728,7 +715,7 @@ def _load_child_mappings(
     ).where(c.service_id == sid)
     if only is not None and len(only) <= _FEW_KEYS:
         query = query.where(c.child_id.in_(list(only)))
-    return {r[0]: ChildMapping(*r) for r in conn.execute(query)}
+    return {m.child_id: m for m in starmap(ChildMapping, conn.execute(query))}
 
 
 def _load_room_mappings(
@@ -740,7 +727,7 @@ def _load_room_mappings(
     )
     if only is not None and len(only) <= _FEW_KEYS:
         query = query.where(c.room_id.in_(list(only)))
-    return {r[0]: RoomMapping(*r) for r in conn.execute(query)}
+    return {m.room_id: m for m in starmap(RoomMapping, conn.execute(query))}
 
 
 def _upsert_mappings(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, MetaData, Text, UniqueConstraint
+from sqlalchemy import DateTime, MetaData, Table, Text, UniqueConstraint, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
@@ -286,3 +286,27 @@ class ServiceLockRow(StoreModel, table=True):
     run_id: int | None = None
     since: dt.datetime = Field(sa_type=UtcDateTime)
     expires_at: dt.datetime = Field(sa_type=UtcDateTime)
+
+
+def table_of(model: type[StoreModel]) -> Table:
+    """The Core table SQLModel declared for ``model``: the store reads and writes in bulk with
+    Core, and SQLModel's classes do not say in their types that they carry one."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table")
+    return table
+
+
+SERVICE = table_of(ServiceRow)
+CHILD = table_of(CcmsChildRow)
+CROOM = table_of(CcmsRoomRow)
+BOOKING = table_of(CcmsBookingRow)
+PROFILE = table_of(PortfolioProfileRow)
+PROOM = table_of(PortfolioRoomRow)
+META = table_of(SnapshotMetaRow)
+CHILD_MAP = table_of(ChildMappingRow)
+ROOM_MAP = table_of(RoomMappingRow)
+AUDIT = table_of(AuditRow)
+RUN = table_of(SyncRunRow)
+OP = table_of(JournalOpRow)
+LOCK = table_of(ServiceLockRow)

@@ -26,7 +26,7 @@ def _service_fk(table: str) -> sa.ForeignKeyConstraint:
     )
 
 
-def _snapshot_keys(table: str) -> list[sa.SchemaItem]:
+def _snapshot_keys(table: str) -> list[sa.schema.SchemaItem]:
     return [
         sa.Column("service_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
