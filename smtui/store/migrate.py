@@ -8,6 +8,11 @@ but the first after an upgrade) needs no write lock, so reading commands open it
 is writing. A revision this smtui has no script for means a newer smtui wrote the database;
 it is refused before Alembic could fail on it with a traceback.
 
+That first look costs one query and no Alembic: the head is read from the revision scripts'
+own ``revision``/``down_revision`` lines (:func:`scripts`), and Alembic (a fifth of a
+second of CPU to import) is loaded only when the schema is not current. Cron opens the store
+every hour; it migrates once per upgrade.
+
 On PostgreSQL the write transaction does not queue other writers (SQLite's does), so it first
 takes an advisory lock: of several processes opening a fresh database at once, one migrates and
 the others wait for it, then find the schema at head.
@@ -15,22 +20,68 @@ the others wait for it, then find the schema at head.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from smtui.store import postgres
 from smtui.store.errors import DatabaseTooNew, DatabaseUnavailable, one_line
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+VERSIONS_DIR = MIGRATIONS_DIR / "versions"
+VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
+
+# `revision: str = "0005"` and `down_revision: str | None = "0003"` (or None, or a tuple of
+# ids for a merge), as `alembic revision` writes them
+_REVISION = re.compile(r"^revision(?:\s*:[^=\n]*)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision(?:\s*:[^=\n]*)?\s*=(.*)$", re.M)
+_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
+
+
+@dataclass(frozen=True)
+class Scripts:
+    """The revisions of the scripts in ``versions/``: all of them, and the head(s)."""
+
+    known: frozenset[str]
+    heads: frozenset[str]
+
+
+@cache
+def scripts() -> Scripts:
+    """Read from the scripts' own ``revision``/``down_revision`` lines, without importing
+    Alembic: a head is a revision no other script names as its ``down_revision``.
+    tests/test_cron_path.py checks both sets against Alembic's own reading of the directory."""
+    known: set[str] = set()
+    parents: set[str] = set()
+    for script in VERSIONS_DIR.glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        if revision is None:
+            continue  # __init__.py
+        known.add(revision.group(1))
+        down = _DOWN_REVISION.search(source)
+        parents.update(_QUOTED.findall(down.group(1)) if down else ())
+    return Scripts(frozenset(known), frozenset(known - parents))
+
+
+def current_revisions(conn: Connection) -> frozenset[str]:
+    """The revision(s) the database is at; empty for a database never migrated."""
+    if not conn.dialect.has_table(conn, VERSION_TABLE):
+        return frozenset()
+    return frozenset(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
 
 
 def alembic_config() -> Config:
+    """Alembic's settings for the package's own scripts: no alembic.ini needed."""
+    from alembic.config import Config
+
     cfg = Config()
     # Config values go through configparser interpolation: a literal % must be doubled.
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
@@ -47,28 +98,34 @@ def upgrade_to_head(
     ``reader``, when given, checks the revision first without the write lock; ``where`` names
     the database in errors.
     """
-    cfg = alembic_config()
-    script = ScriptDirectory.from_config(cfg)
     if reader is not None:
         with reader.connect() as conn:
-            if _is_at_head(conn, script, where):
+            if _is_at_head(conn, where):
                 return
     with engine.begin() as conn:
         postgres.lock_migrations(conn)
-        if _is_at_head(conn, script, where):
+        if _is_at_head(conn, where):
             return  # another process migrated it meanwhile
-        cfg.attributes["connection"] = conn
-        try:
-            command.upgrade(cfg, "head")
-        except CommandError as exc:
-            raise DatabaseUnavailable(f"cannot migrate {where}: {one_line(exc)}") from None
+        _upgrade(conn, where)
 
 
-def _is_at_head(conn: Connection, script: ScriptDirectory, where: str) -> bool:
+def _is_at_head(conn: Connection, where: str) -> bool:
     """Whether the schema is current; raises DatabaseTooNew for a revision we do not know."""
-    current = MigrationContext.configure(conn).get_current_heads()
-    known = {rev.revision for rev in script.walk_revisions()}
-    unknown = sorted(set(current) - known)
+    current = current_revisions(conn)
+    unknown = sorted(current - scripts().known)
     if unknown:
         raise DatabaseTooNew(where, ", ".join(unknown))
-    return bool(current) and set(current) == set(script.get_heads())
+    return bool(current) and current == scripts().heads
+
+
+def _upgrade(conn: Connection, where: str) -> None:
+    """Alembic's upgrade to head, inside the caller's write transaction."""
+    from alembic import command
+    from alembic.util import CommandError
+
+    cfg = alembic_config()
+    cfg.attributes["connection"] = conn
+    try:
+        command.upgrade(cfg, "head")
+    except CommandError as exc:
+        raise DatabaseUnavailable(f"cannot migrate {where}: {one_line(exc)}") from None
