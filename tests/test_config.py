@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from smtui.cli import configured_app
+from smtui.cli.common import Ctx
 from smtui.config import ConfigError, load_settings
 from smtui.records import DEFAULT_TIMEZONE
+from smtui.tui.keys import HelpScreen
 from tests.cli_helpers import run_cli
 
 
@@ -98,3 +101,29 @@ def test_a_new_service_gets_the_configured_time_zone(_own_config: Path, tmp_path
     assert added.returncode == 0, added.stderr
     shown = run_cli("service", "show", "kowhai", "--json", db=db, env=env)
     assert json.loads(shown.stdout)["settings"]["timezone"] == "Pacific/Auckland"
+
+
+async def test_the_app_gets_the_configured_keymap_and_theme(
+    _own_config: Path, tmp_path: Path
+) -> None:
+    """`smtui` opens the app configured_app makes: f2 rebound to help opens it, and the theme
+    is the file's."""
+    _own_config.write_text('theme = "nord"\n[keymap]\n"app.help" = "f2"\n')
+    app = configured_app(Ctx(str(tmp_path / "s.db")))
+    async with app.run_test() as pilot:
+        assert app.theme == "nord"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+
+
+def test_an_unknown_theme_is_one_line_naming_the_file(
+    _own_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _own_config.write_text('theme = "no-such-theme"\n')
+    with pytest.raises(SystemExit) as exited:
+        configured_app(Ctx(str(tmp_path / "s.db")))
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"smtui: {_own_config}: theme 'no-such-theme' is not a Textual theme")
+    assert err.count("\n") == 1 and "nord" in err

@@ -4,32 +4,57 @@ Every command is a thin call into ``smtui.engine``, one module per command group
 plumbing (exit codes, one-line errors, the lazily opened store, output) is in
 ``smtui.cli.common``. Output for the user goes to stdout, diagnostics to stderr; user errors
 are one line and a non-zero exit, never a traceback. Engine modules are imported inside the
-commands, so `smtui --help` and a cron run with nothing due stay cheap.
+commands, and each command's module only when that command runs (or ``--help`` lists it), so
+`smtui --help` and a cron run with nothing due stay cheap.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from smtui.cli.common import EXIT_ERROR, EXIT_OK, Ctx, fail, has_terminal
-from smtui.cli.match import match
-from smtui.cli.reports import explain, invitations, log
-from smtui.cli.sandbox import demo, sandbox
-from smtui.cli.services import service
-from smtui.cli.settings import config
-from smtui.cli.setup import mapping, setup
-from smtui.cli.sync import refresh, sync
-from smtui.cli.worker import worker
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from smtui.tui.app import SmtuiApp
+
+__all__ = ["configured_app", "main"]
+
+#: each command and the module of ``smtui.cli`` that defines it (under the command's own name)
+COMMANDS = {
+    "config": "settings",
+    "demo": "sandbox",
+    "explain": "reports",
+    "invitations": "reports",
+    "log": "reports",
+    "mapping": "setup",
+    "match": "match",
+    "refresh": "sync",
+    "sandbox": "sandbox",
+    "service": "services",
+    "setup": "setup",
+    "sync": "sync",
+    "worker": "worker",
+}
 
 
 class SmtuiGroup(click.Group):
-    """Usage errors exit 1, not click's 2: scripts read 2 as "dry run found changes"."""
+    """Commands are imported when used; usage errors exit 1, not click's 2: scripts read 2 as
+    "dry run found changes"."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = getattr(import_module(f"{__name__}.{module}"), cmd_name)
+        return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -75,13 +100,23 @@ def main(ctx: click.Context, db: str | None) -> None:
     if ctx.invoked_subcommand is None:
         if not has_terminal():
             fail("the terminal UI needs a terminal; from cron or a script use `smtui sync --all`")
-        from smtui.tui.app import run_app
-
-        run_app(ctx.obj.store)
+        configured_app(ctx.obj).run()
 
 
-for _command in (
-    service, refresh, sync, setup, mapping, explain, log, invitations, match, demo, sandbox, config,
-    worker,
-):  # fmt: skip
-    main.add_command(_command)
+def configured_app(ctx: Ctx) -> SmtuiApp:
+    """The app on the configured store with the config's keymap and theme: what `smtui` opens
+    (tests/test_config.py drives the same app). An unknown theme is one line, not a traceback."""
+    from textual.app import InvalidThemeError
+
+    from smtui.config import config_path
+    from smtui.tui.app import build_app
+
+    settings, sources = ctx.settings_with_sources()
+    app = build_app(ctx.store, keymap=settings.keymap)
+    try:
+        app.theme = settings.theme
+    except InvalidThemeError:
+        where = "SMTUI_THEME" if sources["theme"] == "env" else str(config_path())
+        themes = ", ".join(sorted(app.available_themes))
+        fail(f"{where}: theme {settings.theme!r} is not a Textual theme (known: {themes})")
+    return app
