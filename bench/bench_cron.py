@@ -6,8 +6,12 @@ Cron starts smtui every hour and 11 of every 12 runs find nothing due, so what t
 is mostly the price of starting: imports and opening the store. Each command runs as a child
 process; its CPU (user + system) and peak RSS come from the kernel (``os.wait4``), so nothing
 of this process is counted. Baselines in the same run, on the same machine: ``python -c pass``
-(the interpreter) and ``python -m smtui --help`` (click and the CLI's own modules). The numbers
-move with machine load; the ratios much less.
+(the interpreter), ``python -m smtui --help`` (click and the CLI's own modules) and importing
+the store's and the settings' modules (SQLAlchemy, SQLModel, pydantic-settings: what the cron path
+cannot skip today, since it opens the store). The numbers move with machine load; the ratios much
+less. The children write their bytecode (to a temporary cache, not the tree) even when
+``PYTHONDONTWRITEBYTECODE`` is set here, as an installed smtui has it: otherwise every run would
+pay for compiling smtui's own modules.
 
 The store holds ``--services`` services, set up and synced a minute ago, so none is due.
 """
@@ -94,11 +98,16 @@ def main() -> None:
     if args.make_store:
         make_store(args.make_store, args.services)
         return
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTUI_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SMTUI_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "cron.db"
         env["SMTUI_CONFIG"] = str(Path(tmp) / "config.toml")  # none: the defaults
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         subprocess.run(
             [sys.executable, __file__, "--make-store", str(db), "--services", str(args.services)],
             env=env,
@@ -107,6 +116,9 @@ def main() -> None:
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "smtui --help": [sys.executable, "-m", "smtui", "--help"],
+            "import store + settings modules": [
+                sys.executable, "-c", "import smtui.config, smtui.store.store",
+            ],
             "smtui sync --all (nothing due)": [
                 sys.executable, "-m", "smtui", "--db", str(db), "sync", "--all",
             ],
