@@ -173,24 +173,26 @@ def _by_birth_date(
                 cols.extend(hits)
     if not rows:
         return
-    # Names as typed and swapped, not sorted keys: a typo in a first letter reorders those.
+    # Names as typed and swapped, not sorted keys: a typo in a first letter reorders those. A
+    # surname alone against the other's whole name: where one side left the given name blank.
     typed = [" ".join(c.first + c.last) for c in children]
-    wanted = [typed[i] for i in rows]
+    surnames = [" ".join(c.last) for c in children]
     near = np.zeros(len(rows), dtype=bool)
-    for swap in (False, True):
+    for mine, swap in ((typed, False), (typed, True), (surnames, False)):
         shown = [_as_typed(p, swap) for p in profiles]
-        offered = [shown[j] for j in cols]
-        scores = process.cpdist(
-            wanted,
-            offered,
-            scorer=fuzz.ratio,
-            score_cutoff=SAME_DATE_CUTOFF,
-            dtype=np.uint8,
-            workers=-1,
-        )
-        near |= scores > 0
+        near |= _alike([mine[i] for i in rows], [shown[j] for j in cols])
+    profile_surnames = [" ".join(p.last) for p in profiles]
+    near |= _alike([typed[i] for i in rows], [profile_surnames[j] for j in cols])
     for k in np.flatnonzero(near).tolist():
         found[rows[k]].add(cols[k])
+
+
+def _alike(a: list[str], b: list[str]) -> np.ndarray:
+    """Which pairs (a[k], b[k]) are not plainly two people's names."""
+    scores = process.cpdist(
+        a, b, scorer=fuzz.ratio, score_cutoff=SAME_DATE_CUTOFF, dtype=np.uint8, workers=-1
+    )
+    return np.asarray(scores > 0)
 
 
 def _as_typed(p: Person, swap: bool) -> str:

@@ -30,7 +30,9 @@ class CsvInputError(ValueError):
     """A CSV a person supplied is unusable; the message is one line saying where and why."""
 
 
-def _rows(path: str | os.PathLike[str], required: Sequence[str]) -> Iterator[tuple[int, dict]]:
+def _rows(
+    path: str | os.PathLike[str], required: Sequence[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) with stripped values; check header and shape first."""
     name = Path(path).name
     try:

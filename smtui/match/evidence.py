@@ -128,14 +128,15 @@ class Evidence(NamedTuple):
 
     def reason(self) -> str:
         """Readable why: name notes first, then the birth date, then any guard."""
-        if self.basis == "unique_name":
-            return "same name, unique in both lists, profile has no birth date"
         parts = [n for n in (self.first.note, self.last.note) if n]
         if self.swapped:
             parts.append("first and last name swapped")
         if not parts:
             parts.append("same name")
-        parts.append(self.dob_note)
+        if self.basis == "unique_name":
+            parts += ["unique in both lists", "profile has no birth date"]
+        else:
+            parts.append(self.dob_note)
         if self.archived:
             parts.append("profile archived")
         if self.guard_note:
@@ -203,7 +204,7 @@ def _is_strong(first: PartMatch, last: PartMatch, swapped: bool) -> bool:
 def assess(child: Person, profile: Person) -> Evidence:
     """Weigh one pair. Pure and cheap: called only for candidate pairs."""
     swapped = False
-    if child.first == profile.first and child.last == profile.last:
+    if child.first == profile.first and child.last == profile.last and child.first and child.last:
         first, last = EXACT_FIRST, EXACT_LAST  # the common case, without the comparisons
     else:
         first, last = _orient(child, profile, swapped=False)
@@ -228,6 +229,7 @@ def assess(child: Person, profile: Person) -> Evidence:
         strong
         or (first.kind in AGREE_WELL and dob == "same")
         or (first.kind == "blank" and last.kind in LAST_QUALITY and dob in ("same", "swapped"))
+        or (last.kind == "blank" and first.kind in FIRST_QUALITY and dob in ("same", "swapped"))
         or (name_score >= PLAUSIBLE_NAME and dob not in ("close", "digit"))
     ):
         tier = REVIEW

@@ -4,9 +4,11 @@ A wrong link shows one family another child's portfolio; a review costs a person
 pair is linked on a strong name and an exactly equal birth date (or an existing link), and in a
 service big enough to learn from (``weights.MIN_PEOPLE``) also when its Fellegi-Sunter match
 probability, learned from the service's own pairs, is overwhelming and no veto applies
-(``_promotable``), or on an exact name unique in both lists when the profile has no birth date
-and the service's names are reliable. Every guard below can only turn a link into a review,
-never the other way round, and each proposal carries its reason as data (``ReasonKind``).
+(``_promotable``), or on a name unique in both lists when the profile has no birth date and
+the names alone are trusted (``_names_alone``). The same probability sends a person the pairs
+the tiers call implausible but the service's evidence says are likely (``REVIEW_P``). Every
+veto can only turn a link into a review, never the other way round, and each proposal carries
+its reason as data (``ReasonKind``).
 
 Assignment is greedy by evidence over all candidate pairs, strongest first (tier, then score, then
 active before archived, then ids in natural order for determinism). We chose greedy over an
@@ -17,6 +19,7 @@ candidate graph is so sparse that the two rarely differ.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
@@ -32,13 +35,14 @@ from smtui.match.evidence import (
     profile_person,
 )
 from smtui.match.names import AGREE_WELL, name_family
-from smtui.match.results import Proposal, ReasonKind
-from smtui.match.weights import MIN_PEOPLE, learn
+from smtui.match.results import Proposal, ProposalAction, ReasonKind
+from smtui.match.weights import MIN_PEOPLE, learn, probability
 from smtui.records import Child, Profile
 
-PROMOTE_P = 0.999  # learned match probability a reviewable pair needs to become a link
+PROMOTE_P = 0.99  # learned match probability a reviewable pair needs to become a link
+REVIEW_P = 0.9  # ... and a pair the tiers find implausible needs to be worth a person's look
 _VOWELS = frozenset("aeiouy")
-REPLACED_SHARE = 0.02  # above this share of replaced name parts, names alone never link
+REPLACED_SHARE = 0.02  # above this share of replaced name parts, names alone are weighed
 
 
 def _twin_index(people: Sequence[Person]) -> dict[str, list[Person]]:
@@ -155,9 +159,8 @@ def match_children(
             profile_rank[ev.profile_id],
         )
 
-    options, contradicted, reliable = _weigh(all_children, open_children, free_profiles, rank)
-    if reliable:
-        _link_unique_names(options, all_children, profiles, open_children)
+    options, contradicted, confident = _weigh(all_children, open_children, free_profiles, rank)
+    if _link_unique_names(options, all_children, profiles, open_children, confident):
         for mine in options.values():
             mine.sort(key=rank)
     chosen, taken, lost = _assign(options, rank)
@@ -192,14 +195,15 @@ def _weigh(
     open_children: Sequence[Person],
     free_profiles: Sequence[Person],
     rank: Callable[[Evidence], tuple[object, ...]],
-) -> tuple[dict[str, list[Evidence]], dict[str, Evidence], bool]:
+) -> tuple[dict[str, list[Evidence]], dict[str, Evidence], Callable[[Evidence], bool]]:
     """Per child: plausible pairs best first, the strongest name ruled out by birth date, and
-    whether the service's names are reliable enough to link on alone (``_names_reliable``)."""
+    whether a pair's names alone may link it (``_names_alone``)."""
     child_twins = _twin_index(all_children)
     profile_twins = _twin_index(free_profiles)
     options: dict[str, list[Evidence]] = {}
     contradicted: dict[str, Evidence] = {}
     pairs: list[tuple[Evidence, Person, Person]] = []
+    doubtful: list[tuple[Evidence, Person, Person]] = []
     untwinned: list[Evidence] = []
     for child, found in zip(open_children, nominate(open_children, free_profiles), strict=True):
         mine: list[Evidence] = []
@@ -212,26 +216,52 @@ def _weigh(
             if ev.tier >= REVIEW:
                 mine.append(ev)
                 pairs.append((ev, child, profile))
-            elif ev.dob == "far" and ev.strong:
+            elif ev.dob != "far":
+                doubtful.append((ev, child, profile))
+            elif ev.strong:
                 prior = contradicted.get(child.id)
                 if prior is None or rank(ev) < rank(prior):
                     contradicted[child.id] = ev
         options[child.id] = mine
     weights = learn(open_children, free_profiles, [ev for ev, _, _ in pairs])
+    odds: dict[tuple[str, str], float] = {}
     if weights is not None:
         names = {c.first[0] for c in all_children if c.first}
+        odds = {(ev.child_id, ev.profile_id): weights.log_odds(ev, c, p) for ev, c, p in pairs}
         promoted = {
-            (ev.child_id, ev.profile_id): ev._replace(tier=LINK, basis="weighed")
+            key: ev._replace(tier=LINK, basis="weighed")
             for ev, child, profile in pairs
-            if _promotable(ev, child, profile, names)
-            and weights.probability(ev, child, profile) >= PROMOTE_P
+            if probability(odds[key := (ev.child_id, ev.profile_id)]) >= PROMOTE_P
+            and _promotable(ev, child, profile, names)
         }
         if promoted:
             for child_id, mine in options.items():
                 options[child_id] = [promoted.get((child_id, ev.profile_id), ev) for ev in mine]
+        for ev, child, profile in doubtful:  # names the tiers call too far apart, but likely
+            if weights.probability(ev, child, profile) >= REVIEW_P:
+                twins = child_twins.get(child.id, []), profile_twins.get(profile.id, [])
+                options[ev.child_id].append(_guard_twins(ev._replace(tier=REVIEW), *twins))
     for mine in options.values():
         mine.sort(key=rank)
-    return options, contradicted, _names_reliable(untwinned)
+    return options, contradicted, _names_alone(untwinned, odds)
+
+
+def _names_alone(
+    pairs: Sequence[Evidence], odds: Mapping[tuple[str, str], float]
+) -> Callable[[Evidence], bool]:
+    """Whether a name unique in both lists may link a pair with no birth date to compare.
+
+    Always where the service's names are reliable: parts are rarely replaced outright. Elsewhere
+    when the learned probability is overwhelming once uniqueness is counted: the model weighs a
+    pair alone, as if a stranger with the same name could be in either list; with the name
+    unique in both, the profile can only be a stranger's if that stranger's name was replaced
+    by exactly this one, which the service's share of replaced parts makes that much rarer.
+    """
+    replaced = _replaced_share(pairs)
+    if replaced <= REPLACED_SHARE:
+        return lambda ev: True
+    bar = math.log(PROMOTE_P / (1 - PROMOTE_P)) + math.log(replaced)
+    return lambda ev: odds.get((ev.child_id, ev.profile_id), -math.inf) >= bar
 
 
 def _promotable(ev: Evidence, child: Person, profile: Person, child_names: set[str]) -> bool:
@@ -244,8 +274,13 @@ def _promotable(ev: Evidence, child: Person, profile: Person, child_names: set[s
     """
     if ev.tier != REVIEW or ev.guard_note or ev.archived:
         return False
-    if ev.first.kind in ("blank", "different") or ev.last.kind in ("blank", "different"):
+    kinds = (ev.first.kind, ev.last.kind)
+    if "different" in kinds or kinds == ("blank", "blank"):
         return False
+    if "blank" in kinds:  # one part left out: the other and the birth date must agree
+        return ev.dob == "same" and not ev.swapped
+    if "near" in kinds:  # two slips: only in a surname, with a given name and birth date agreeing
+        return ev.last.kind == "near" and ev.agree_well and ev.dob == "same" and not ev.swapped
     if ev.dob in ("swapped", "digit"):
         return ev.first.kind in AGREE_WELL and ev.last.kind in ("exact", "part") and not ev.swapped
     if ev.dob != "same":
@@ -270,12 +305,12 @@ def _another_name(a: str, b: str) -> bool:
     return False
 
 
-def _names_reliable(pairs: Sequence[Evidence]) -> bool:
-    """Whether this service's names can be trusted alone: parts are rarely replaced outright.
+def _replaced_share(pairs: Sequence[Evidence]) -> float:
+    """How often this service's names have a part replaced outright by another name.
 
-    Among pairs born the same day whose names agree in one part, count those whose other part is
-    a different name altogether (a changed surname, another given name): where that is common, a
-    unique exact name may as well be someone else's renamed profile.
+    Among pairs born the same day whose names agree in one part, the share whose other part is
+    a different name altogether (a changed surname, another given name): where that is common,
+    a unique exact name may as well be someone else's renamed profile.
     """
     agree = replaced = 0
     for ev in pairs:
@@ -288,7 +323,7 @@ def _names_reliable(pairs: Sequence[Evidence]) -> bool:
             replaced += 1
         elif "blank" not in kinds:
             agree += 1
-    return replaced <= REPLACED_SHARE * (agree + replaced)
+    return (replaced + 1) / (agree + replaced + 2)
 
 
 def _link_unique_names(
@@ -296,18 +331,24 @@ def _link_unique_names(
     all_children: Sequence[Person],
     profiles: Sequence[Profile],
     open_children: Sequence[Person],
-) -> None:
-    """Link an exact name unique in both lists when the profile has no birth date.
+    confident: Callable[[Evidence], bool],
+) -> bool:
+    """Link a name unique in both lists when the profile has no birth date.
 
     Storypark's own setup matches on names alone; we only do so when the name occurs once among
     all children and once among all profiles, the child has a birth date, nobody else has a
     strong claim on either side, the lists are big enough for "unique" to mean something, and
-    the service's names are reliable (the caller checks ``_names_reliable``).
+    the names alone are ``confident`` (the service's names are reliable, or this name is rare
+    enough for its learned probability to be overwhelming). The name may be typed the other way
+    round, or with a slip in the given name that is nobody's name in either list. Returns
+    whether any pair changed.
     """
     if len(all_children) < MIN_PEOPLE or len(profiles) < MIN_PEOPLE:
-        return
+        return False
+    changed = False
     child_keys = Counter(c.key for c in all_children)
-    profile_keys = Counter(profile_person(p).key for p in profiles)
+    profile_key = {p.id: profile_person(p).key for p in profiles}
+    profile_keys = Counter(profile_key.values())
     strong_claims = Counter(ev.profile_id for mine in options.values() for ev in mine if ev.strong)
     keys = {c.id: c.key for c in open_children if c.birth_date is not None}
     for child_id, mine in options.items():
@@ -315,16 +356,22 @@ def _link_unique_names(
         if key is None or sum(ev.strong for ev in mine) != 1:
             continue
         for n, ev in enumerate(mine):
+            typed = profile_key[ev.profile_id]
             if (
                 ev.tier == REVIEW
                 and ev.dob == "missing"
-                and ev.first.kind == ev.last.kind == "exact"
-                and not (ev.swapped or ev.guard_note or ev.archived)
-                and child_keys[key] == 1
-                and profile_keys[key] == 1
+                and ev.strong
+                and ev.first.kind in ("exact", "slip")
+                and ev.last.kind == "exact"
+                and not (ev.guard_note or ev.archived)
+                and child_keys[key] == profile_keys[typed] == 1
+                and (typed == key or child_keys[typed] == profile_keys[key] == 0)
                 and strong_claims[ev.profile_id] == 1
+                and confident(ev)
             ):
                 mine[n] = ev._replace(tier=LINK, basis="unique_name")
+                changed = True
+    return changed
 
 
 def _assign(
@@ -378,7 +425,7 @@ def _proposal(
         return Proposal(
             ev.child_id, "review", group[0], ev.score, reason, alternatives, "several_profiles"
         )
-    action = "link" if ev.tier == LINK else "review"
+    action: ProposalAction = "link" if ev.tier == LINK else "review"
     return Proposal(ev.child_id, action, ev.profile_id, ev.score, ev.reason(), extra, _kind(ev))
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from nicknames import NickNamer
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, JaroWinkler
 
 # Letters NFKD does not decompose into base letter + accent.
 _FOLD = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i"})
@@ -32,7 +32,9 @@ FIRST_QUALITY = {
 }
 LAST_QUALITY = {"exact": 1.0, "part": 0.9, "typo": 0.8}
 DIFFERENT_WEIGHT = 0.6
+NEAR_QUALITY = 0.7  # two slips: worth a look with a matching birth date, never a link alone
 TYPO_RATIO = 85.0
+NEAR_SIMILARITY = 0.85  # Jaro-Winkler: two edits that keep a name's shape (nguyen / ngudn)
 # First-name kinds that count as "the names agree well" (twin guard): no typo allowed there.
 AGREE_WELL = frozenset({"exact", "preferred", "middle", "nickname"})
 
@@ -144,6 +146,14 @@ def is_slip(a: str, b: str) -> bool:
     return doubled or (i < len(longer) - 1 and len(shorter) >= 6)
 
 
+@lru_cache(maxsize=262144)
+def is_near(a: str, b: str) -> bool:
+    """Two slips in a name of 5+ letters that still reads alike (nguyen / ngudn)."""
+    if min(len(a), len(b)) < 5 or OSA.distance(a, b, score_cutoff=2) != 2:
+        return False
+    return JaroWinkler.similarity(a, b) >= NEAR_SIMILARITY
+
+
 def similarity(a: str, b: str) -> float:
     return fuzz.ratio(a, b) / 100.0
 
@@ -151,7 +161,7 @@ def similarity(a: str, b: str) -> float:
 class PartMatch(NamedTuple):
     """How one name part (first or last) of a profile relates to the child's."""
 
-    kind: str  # exact | preferred | middle | nickname | part | slip | typo | blank | different
+    kind: str  # exact|preferred|middle|nickname|part|slip|typo|near|blank|different
     quality: float
     note: str = ""
 
@@ -197,6 +207,9 @@ def compare_first(
         if is_typo(joined, joined_p) or is_typo(given[0], p0):
             note = f"first name spelled differently ({shown_profile})"
             return PartMatch("typo", FIRST_QUALITY["typo"], note)
+        if is_near(joined, joined_p):
+            note = f"first name spelled differently ({shown_profile})"
+            return PartMatch("near", NEAR_QUALITY, note)
         best = max(best, similarity(joined, joined_p))
     return PartMatch("different", DIFFERENT_WEIGHT * best, f"first name differs ({shown_profile})")
 
@@ -205,8 +218,10 @@ def compare_last(
     child_last: tuple[str, ...], profile_last: tuple[str, ...], shown_profile: str
 ) -> PartMatch:
     """Compare surnames, accepting one part of a hyphenated surname (Smith-Jones -> Smith)."""
-    if not child_last or not profile_last:
-        return PartMatch("different", 0.0)
+    if not profile_last:
+        return PartMatch("blank", 0.0, "profile has no surname")
+    if not child_last:
+        return PartMatch("blank", 0.0, "no surname in CCMS")
     if child_last == profile_last or "".join(child_last) == "".join(profile_last):
         return EXACT_LAST
     cs, ps = set(child_last), set(profile_last)
@@ -215,6 +230,8 @@ def compare_last(
     a, b = " ".join(child_last), " ".join(profile_last)
     if is_typo(a, b):
         return PartMatch("typo", LAST_QUALITY["typo"], f"surname typo {shown_profile}")
+    if is_near(a, b):
+        return PartMatch("near", NEAR_QUALITY, f"surname spelled differently ({shown_profile})")
     return PartMatch(
         "different", DIFFERENT_WEIGHT * similarity(a, b), f"surname differs ({shown_profile})"
     )

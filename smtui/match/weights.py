@@ -4,7 +4,7 @@ How much "same surname" says depends on the service: in a service of Nguyens it 
 rare surname says more than "Smith". So each field's levels (given name, surname, birth date) get
 an m probability (how often a true pair shows that level) learned by expectation maximisation over
 the service's own candidate pairs, and a u probability (how often two different children do)
-measured on a fixed sample of random pairs; exact names are adjusted by how common the name is.
+measured on the service's own lists; exact names are adjusted by how common the name is.
 
 The probability only *promotes* a reviewable pair to a link when it is overwhelming and nothing
 vetoes it; the guards in the matcher still decide twins, siblings and namesakes.
@@ -12,30 +12,36 @@ vetoes it; the guards in the matcher still decide twins, siblings and namesakes.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.random import Generator
+from rapidfuzz import fuzz, process
 
-from smtui.match.evidence import Evidence, Person, assess
+from smtui.match.evidence import FAR_DAYS, Evidence, Person
+from smtui.match.names import compare_first, compare_last, name_family
 
-FIRST_LEVELS = ("exact", "close", "slip", "typo", "blank", "different")
-LAST_LEVELS = ("exact", "part", "typo", "blank", "different")
+FIRST_LEVELS = ("exact", "close", "slip", "typo", "near", "blank", "different")
+LAST_LEVELS = ("exact", "part", "typo", "near", "blank", "different")
 DOB_LEVELS = ("same", "swapped", "digit", "close", "far", "missing")
 _FIRST = {"preferred": 1, "middle": 1, "nickname": 1} | {k: i for i, k in enumerate(FIRST_LEVELS)}
 _LAST = {k: i for i, k in enumerate(LAST_LEVELS)}
 _DOB = {k: i for i, k in enumerate(DOB_LEVELS)}
+# A part left blank says nothing either way (splink's null level): weight 0, whatever EM finds.
+_BLANK = (_FIRST["blank"], _LAST["blank"], _DOB["missing"])
 # What a true pair usually shows, before the service's own pairs say otherwise.
 _M_START = (
-    np.array([0.75, 0.08, 0.05, 0.05, 0.02, 0.05]),
-    np.array([0.8, 0.05, 0.07, 0.03, 0.05]),
+    np.array([0.75, 0.08, 0.05, 0.05, 0.02, 0.02, 0.03]),
+    np.array([0.8, 0.05, 0.07, 0.02, 0.03, 0.03]),
     np.array([0.8, 0.02, 0.04, 0.02, 0.01, 0.11]),
 )
 PRIOR_PAIRS = 20.0  # the start m counts as this many true pairs: a small service keeps it
-RANDOM_PAIRS = 1000
+U_SAMPLE = 20_000  # random pairs per field for the u of the levels not counted exactly
+_SIMILAR = 60  # name ratio (0..100) under which two names are no level but different
 EM_ROUNDS = 25
 MIN_PEOPLE = 200  # fewer children or profiles: too few pairs to learn from, and a person
 # deciding a handful of reviews is cheap; so a small service keeps the tiers alone
@@ -58,15 +64,23 @@ class Weights:
 
     def probability(self, ev: Evidence, child: Person, profile: Person) -> float:
         """Match probability of one pair: prior + per-field weights + name-frequency adjustment."""
+        return probability(self.log_odds(ev, child, profile))
+
+    def log_odds(self, ev: Evidence, child: Person, profile: Person) -> float:
         f, s, d = levels(ev)
-        odds = self.prior + self.log_ratio[0][f] + self.log_ratio[1][s] + self.log_ratio[2][d]
+        ratio = self.log_ratio
+        odds = self.prior + float(ratio[0][f] + ratio[1][s] + ratio[2][d])
         if f == 0 and child.first:
             share = self.first_share.get(child.first[0], self.first_exact_u)
             odds += math.log(self.first_exact_u / share)
         if s == 0 and child.last:
             share = self.last_share.get(" ".join(child.last), self.last_exact_u)
             odds += math.log(self.last_exact_u / share)
-        return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, odds))))
+        return odds
+
+
+def probability(log_odds: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, log_odds))))
 
 
 def _shares(words: Sequence[str]) -> dict[str, float]:
@@ -75,9 +89,119 @@ def _shares(words: Sequence[str]) -> dict[str, float]:
     return {w: n / total for w, n in counts.items()}
 
 
-def _u(random_levels: np.ndarray, field: int, size: int) -> np.ndarray:
-    counts = np.bincount(random_levels[:, field], minlength=size).astype(float) + 0.5
-    return counts / counts.sum()
+def _swap(d: dt.date) -> dt.date | None:
+    """What ``d`` reads as with day and month swapped (``compare_dates``' "swapped"), if other."""
+    return dt.date(d.year, d.day, d.month) if d.day <= 12 and d.day != d.month else None
+
+
+def _date_rows(dates: Sequence[dt.date]) -> np.ndarray:
+    """Day number, then the eight digits of YYYY-MM-DD: a digit typo is one column apart."""
+    ymd = np.array([(d.year, d.month, d.day) for d in dates], dtype=np.int64)
+    ordinal = np.array([d.toordinal() for d in dates], dtype=np.int64)
+    year, month, day = ymd.T
+    digits = [year // 1000, year // 100 % 10, year // 10 % 10, year % 10]
+    digits += [month // 10, month % 10, day // 10, day % 10]
+    return np.column_stack([ordinal, *digits])
+
+
+def _dob_u(children: Sequence[Person], profiles: Sequence[Person], rng: Generator) -> np.ndarray:
+    """How often two different children show each birth-date level.
+
+    "same", "swapped" and "missing" exactly, from the dates' frequencies: a sample of random
+    pairs rarely sees a shared birthday, and a floor in its place understates by an order of
+    magnitude what a shared birth date says where birth dates span decades. The rest by sampling.
+    """
+    u = np.zeros(len(DOB_LEVELS))
+    born_c = [c.birth_date for c in children if c.birth_date is not None]
+    born_p = [p.birth_date for p in profiles if p.birth_date is not None]
+    pairs = len(children) * len(profiles)
+    u[_DOB["missing"]] = 1.0 - len(born_c) * len(born_p) / pairs
+    if not (born_c and born_p):
+        return _floored(u)
+    on_c, on_p = Counter(born_c), Counter(born_p)
+    u[_DOB["same"]] = sum(n * on_p[d] for d, n in on_c.items()) / pairs
+    swaps = ((_swap(d), n) for d, n in on_c.items())
+    u[_DOB["swapped"]] = sum(n * on_p[s] for s, n in swaps if s is not None) / pairs
+    a = _date_rows(born_c)[rng.integers(len(born_c), size=U_SAMPLE)]
+    b = _date_rows(born_p)[rng.integers(len(born_p), size=U_SAMPLE)]
+    # Columns 1-4 year, 5-6 month, 7-8 day: a swap moves the day's digits into the month's.
+    swapped = (a[:, 1:5] == b[:, 1:5]).all(axis=1) & (a[:, 5:7] == b[:, 7:9]).all(axis=1)
+    swapped &= (a[:, 7:9] == b[:, 5:7]).all(axis=1) & (a[:, 5:7] != a[:, 7:9]).any(axis=1)
+    digits = (a[:, 1:] != b[:, 1:]).sum(axis=1)
+    rest = (digits > 0) & ~swapped
+    far = np.abs(a[:, 0] - b[:, 0]) > FAR_DAYS
+    near = rest & ~far
+    seen = np.array(
+        [(near & (digits == 1)).sum(), (near & (digits > 1)).sum(), (rest & far).sum()], float
+    )
+    left = 1.0 - u[_DOB["missing"]] - u[_DOB["same"]] - u[_DOB["swapped"]]
+    u[[_DOB["digit"], _DOB["close"], _DOB["far"]]] = left * (seen + 0.5) / (seen.sum() + 1.5)
+    return _floored(u)
+
+
+def _floored(u: np.ndarray) -> np.ndarray:
+    """No level is impossible: a level a service never shows still gets a finite weight."""
+    floored: np.ndarray = np.maximum(u, 1.0 / (U_SAMPLE * len(u)))
+    shares: np.ndarray = floored / floored.sum()
+    return shares
+
+
+def _name_u(
+    children: Sequence[Person],
+    profiles: Sequence[Person],
+    rng: Generator,
+    part: Callable[[Person], tuple[str, ...]],
+    level: Callable[[Person, Person], int],
+    size: int,
+) -> np.ndarray:
+    """How often two different children show each level of one name part, from random pairs.
+
+    The names of every pair are compared in C first; only the few that look alike are
+    classified like a candidate pair, so a large sample stays cheap.
+    """
+    i = rng.integers(len(children), size=U_SAMPLE)
+    j = rng.integers(len(profiles), size=U_SAMPLE)
+    shown_c = [" ".join(part(c)) for c in children]
+    shown_p = [" ".join(part(p)) for p in profiles]
+    ratio = process.cpdist(
+        [shown_c[k] for k in i.tolist()],
+        [shown_p[k] for k in j.tolist()],
+        scorer=fuzz.ratio,
+        dtype=np.uint8,
+    )
+    blank = np.array([not s for s in shown_c])[i] | np.array([not s for s in shown_p])[j]
+    found = np.full(U_SAMPLE, size - 1, dtype=np.int64)  # "different", the last level
+    found[blank] = size - 2  # "blank"
+    for k in np.flatnonzero((ratio >= _SIMILAR) & ~blank).tolist():
+        found[k] = level(children[i[k]], profiles[j[k]])
+    counts = np.bincount(found, minlength=size).astype(float) + 0.5
+    shares: np.ndarray = counts / counts.sum()
+    return shares
+
+
+def _nickname_u(children: Sequence[Person], profiles: Sequence[Person]) -> float:
+    """How often two different children's given names are nicknames of each other (Liz, Beth):
+    counted from the names' frequencies, as such pairs are too unalike for the sample's filter."""
+    on_c = Counter(c.first[0] for c in children if c.first)
+    on_p = Counter(p.first[0] for p in profiles if p.first)
+    pairs = sum(n * on_p[other] for name, n in on_c.items() for other in name_family(name) - {name})
+    return pairs / (len(children) * len(profiles))
+
+
+def _first_level(child: Person, profile: Person) -> int:
+    return _FIRST[compare_first(child.first, child.preferred, profile.first, "", "").kind]
+
+
+def _last_level(child: Person, profile: Person) -> int:
+    return _LAST[compare_last(child.last, profile.last, "").kind]
+
+
+def _given(person: Person) -> tuple[str, ...]:
+    return person.first
+
+
+def _surname(person: Person) -> tuple[str, ...]:
+    return person.last
 
 
 def learn(
@@ -86,13 +210,15 @@ def learn(
     """Weights for this service, or None when the lists are too small to learn anything from."""
     if len(children) < MIN_PEOPLE or len(profiles) < MIN_PEOPLE or not candidates:
         return None
-    rng = random.Random(len(children) * 7919 + len(profiles))  # local: no process-wide state
-    sample = [
-        levels(assess(rng.choice(children), rng.choice(profiles))) for _ in range(RANDOM_PAIRS)
+    rng = np.random.default_rng(len(children) * 7919 + len(profiles))  # local: no global state
+    u = [
+        _name_u(children, profiles, rng, _given, _first_level, len(FIRST_LEVELS)),
+        _name_u(children, profiles, rng, _surname, _last_level, len(LAST_LEVELS)),
+        _dob_u(children, profiles, rng),
     ]
-    random_levels = np.array(sample, dtype=np.int64)
+    close = _FIRST["close"]
+    u[0][close] = max(u[0][close], _nickname_u(children, profiles))
     sizes = (len(FIRST_LEVELS), len(LAST_LEVELS), len(DOB_LEVELS))
-    u = [_u(random_levels, k, sizes[k]) for k in range(3)]
     first_c = _shares([c.first[0] if c.first else "" for c in children])
     first_p = _shares([p.first[0] if p.first else "" for p in profiles])
     last_c = _shares([" ".join(c.last) for c in children])
@@ -116,9 +242,12 @@ def learn(
             m[k] = (totals + PRIOR_PAIRS * _M_START[k]) / (totals.sum() + PRIOR_PAIRS)
     matches = share * counts.sum()
     prior_p = min(0.5, matches / (len(children) * len(profiles)))
+    log_ratio = (np.log(m[0] / u[0]), np.log(m[1] / u[1]), np.log(m[2] / u[2]))
+    for ratio, blank in zip(log_ratio, _BLANK, strict=True):
+        ratio[blank] = 0.0
     return Weights(
         prior=math.log(prior_p / (1 - prior_p)),
-        log_ratio=(np.log(m[0] / u[0]), np.log(m[1] / u[1]), np.log(m[2] / u[2])),
+        log_ratio=log_ratio,
         first_share={k: max(v, first_p.get(k, 0.0)) for k, v in first_c.items()},
         last_share={k: max(v, last_p.get(k, 0.0)) for k, v in last_c.items()},
         first_exact_u=first_exact_u,
