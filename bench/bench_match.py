@@ -21,7 +21,7 @@ from faker import Faker
 from rapidfuzz import fuzz
 
 from smtui.match import match_children
-from smtui.match.candidates import NAME_CUTOFF, _pair_keys
+from smtui.match.candidates import NAME_CUTOFF
 from smtui.match.evidence import child_person, natural_key, profile_person
 from smtui.match.names import are_nicknames, is_near, is_slip, is_typo, normalise
 from smtui.records import Child, Profile
@@ -359,7 +359,7 @@ def baseline_seconds(children: list[Child], profiles: list[Profile], sample: int
 
 def _forget() -> None:
     """Empty the matcher's memo caches so every timed run starts cold, like a fresh CLI run."""
-    for cached in (normalise, are_nicknames, is_slip, is_typo, is_near, natural_key, _pair_keys):
+    for cached in (normalise, are_nicknames, is_slip, is_typo, is_near, natural_key):
         cached.cache_clear()
 
 

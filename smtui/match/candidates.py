@@ -4,9 +4,10 @@ Weighing a pair in Python costs microseconds; 5,000 x 5,000 pairs would cost min
 comparing every pair's name key in C grows with the square of the service. So only dictionary
 channels nominate pairs, each linear in the two lists:
 
-* names, one edit per word: each name word is indexed with its one-letter deletions next to the
-  first three letters of the other name part (``kylie stanley`` and ``kyqie stanleu`` share
-  ``kyie`` + ``sta``); profiles are indexed both ways round, so swapped first/last names meet;
+* names, one edit per word: each distinct name word is matched once to the words one edit
+  from it (through shared one-letter deletions), and a pair meets when one part is within one
+  edit and the other starts with the same three letters (``kylie stanley`` and ``kyqie
+  stanleu``); profiles are indexed both ways round, so swapped first/last names meet;
 * a blank given name (or surname) on either side: indexed by the other part alone;
 * nicknames and surname parts: (surname word, given-name family) catches Liz/Elizabeth,
   preferred names and Smith-Jones/Smith, which edit distance scores poorly;
@@ -23,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -57,24 +57,32 @@ def _variants(word: str) -> list[str]:
     return [word, *(word[:i] + word[i + 1 :] for i in range(len(word)))]
 
 
-@lru_cache(maxsize=131072)
-def _pair_keys(given: str, last: str) -> tuple[str, ...]:
-    """Keys for one (given word, surname word): cached, as the same names recur across lists."""
-    g3, l3 = given[:_PREFIX], last[:_PREFIX]
-    return (*(f"g{v}|{l3}" for v in _variants(given)), *(f"s{g3}|{v}" for v in _variants(last)))
+def _near_words(wanted: Iterable[str], offered: Iterable[str]) -> dict[str, set[str]]:
+    """For each wanted word, the offered words one edit from it (itself included).
+
+    Computed once per distinct word, not per person: names recur, so this is most of the
+    saving over indexing every person's deletion variants.
+    """
+    by_variant: defaultdict[str, set[str]] = defaultdict(set)
+    for word in offered:
+        for v in _variants(word):
+            by_variant[v].add(word)
+    near: dict[str, set[str]] = {}
+    for word in wanted:
+        found: set[str] = set()
+        for v in _variants(word):
+            found |= by_variant.get(v, set())
+        near[word] = found
+    return near
 
 
-def _edit_keys(givens: Iterable[str], lasts: Sequence[str], out: list[str]) -> None:
-    for g in givens:
-        for last in lasts:
-            out.extend(_pair_keys(g, last))
+def _givens(c: Person) -> set[str]:
+    return {g[0] for g in (c.first[:1], c.preferred[:1]) if g}
 
 
 def _profile_keys(p: Person) -> list[str]:
     first, last = p.first[:1], p.last
     keys: list[str] = []
-    _edit_keys(first, last, keys)
-    _edit_keys(last, first, keys)  # both ways round: swapped names
     if not first or not last:
         keys.extend(f"b{w}" for w in (*first, *last))  # blank name on the profile
     keys.extend(f"c{w}" for w in (*first, *last))
@@ -85,10 +93,8 @@ def _profile_keys(p: Person) -> list[str]:
     return keys
 
 
-def _child_keys(c: Person) -> list[str]:
-    givens = {g[0] for g in (c.first[:1], c.preferred[:1]) if g}
+def _child_keys(c: Person, givens: set[str]) -> list[str]:
     keys: list[str] = []
-    _edit_keys(givens, c.last, keys)
     keys.extend(f"b{w}" for w in (*givens, *c.last))
     if not givens or not c.last:
         keys.extend(f"c{w}" for w in (*givens, *c.last))  # blank name on the child
@@ -121,26 +127,24 @@ def nominate(
 
 
 def _by_blocks(children: Sequence[Person], profiles: Sequence[Person]) -> list[set[int]]:
-    """Dictionary channels: names one edit per word apart, blank names, nicknames.
-
-    Most keys (deletion variants) name a single profile, so a block is a bare position until a
-    second profile joins it: hundreds of thousands fewer lists keep the cost linear.
-    """
+    """Dictionary channels: names one edit per word apart, blank names, nicknames."""
+    found = _by_one_edit(children, profiles)
+    # Most keys name a single profile, so a block is a bare position until a second profile
+    # joins it: tens of thousands fewer lists keep the cost linear.
     blocks: dict[str, int | list[int]] = {}
     for j, p in enumerate(profiles):
-        for key in set(_profile_keys(p)):
+        for key in _profile_keys(p):
             held = blocks.get(key)
             if held is None:
                 blocks[key] = j
             elif isinstance(held, int):
-                blocks[key] = [held, j]
+                if held != j:
+                    blocks[key] = [held, j]
             else:
                 held.append(j)
     get = blocks.get
-    found: list[set[int]] = []
-    for c in children:
-        bucket: set[int] = set()
-        for key in set(_child_keys(c)):
+    for c, bucket in zip(children, found, strict=True):
+        for key in _child_keys(c, _givens(c)):
             hits = get(key)
             if hits is None:
                 continue
@@ -148,6 +152,42 @@ def _by_blocks(children: Sequence[Person], profiles: Sequence[Person]) -> list[s
                 bucket.add(hits)
             else:
                 bucket.update(hits)
+    return found
+
+
+def _by_one_edit(children: Sequence[Person], profiles: Sequence[Person]) -> list[set[int]]:
+    """Given name and surname each at most one edit apart, either way round on the profile.
+
+    A pair meets when one part is within one edit and the other starts with the same three
+    letters (``kylie stanley`` / ``kyqie stanleu``: kylie~kyqie and sta, or kyl and
+    stanley~stanleu); one part alone would put every Smith in one block.
+    """
+    by_given: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    by_surname: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    for j, p in enumerate(profiles):
+        for first in p.first[:1]:
+            f3 = first[:_PREFIX]
+            for word in p.last:  # as typed, and swapped: the surname word as the given name
+                w3 = word[:_PREFIX]
+                by_given[(first, w3)].append(j)
+                by_surname[(f3, word)].append(j)
+                by_given[(word, f3)].append(j)
+                by_surname[(w3, first)].append(j)
+    givens = [_givens(c) for c in children]
+    near_given = _near_words(set().union(*givens), {g for g, _ in by_given})
+    near_surname = _near_words({w for c in children for w in c.last}, {w for _, w in by_surname})
+    none: list[int] = []
+    found: list[set[int]] = []
+    for c, mine in zip(children, givens, strict=True):
+        bucket: set[int] = set()
+        for given in mine:
+            g3 = given[:_PREFIX]
+            for surname in c.last:
+                s3 = surname[:_PREFIX]
+                for g in near_given[given]:
+                    bucket.update(by_given.get((g, s3), none))
+                for w in near_surname[surname]:
+                    bucket.update(by_surname.get((g3, w), none))
         found.append(bucket)
     return found
 

@@ -125,7 +125,7 @@ def is_slip(a: str, b: str) -> bool:
     changed or dropped inside a long name. Not an edit at the end: Daniel/Daniela, Mario/Maria
     and Mila/Milo are different names, and twins are often given exactly such pairs.
     """
-    if a == b or min(len(a), len(b)) < 4:
+    if a == b or min(len(a), len(b)) < 4 or OSA.distance(a, b, score_cutoff=1) > 1:
         return False
     if len(a) == len(b):
         diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
