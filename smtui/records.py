@@ -155,8 +155,14 @@ class RoomMapping:
     release_room_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceSettings:
+    """How a service's days are counted and how hard a sync may push: what the pure rules need.
+
+    The one definition of these settings: the store's ServiceConfig extends it and the service
+    table's columns are derived from that, so a new setting is one field here (and a migration).
+    """
+
     timezone: str = DEFAULT_TIMEZONE
     max_archive_children_pct: float = 10.0
     max_archive_children_min: int = 3

@@ -248,6 +248,40 @@ def test_services_add_update_and_settings(store: Store) -> None:
 # --- snapshots -------------------------------------------------------------------------------
 
 
+def test_every_service_field_is_stored_as_given(store: Store) -> None:
+    """The service table's columns are derived from ServiceConfig's fields: a config with every
+    field away from its default comes back equal, each value of the type it went in as."""
+    blank = ServiceConfig(name="every", ccms_url="c", portfolio_url="p")
+    cfg = ServiceConfig(
+        name="every",
+        ccms_url="http://c.example/v1",
+        portfolio_url="http://p.example/v1",
+        display_name="Every Field",
+        ccms_token_env="C_TOKEN",
+        ccms_token_file="/run/c",
+        portfolio_token_env="P_TOKEN",
+        portfolio_token_file="/run/p",
+        timezone="Australia/Perth",
+        interval_hours=6.5,
+        enabled=False,
+        state="off",
+        max_archive_children_pct=12.5,
+        max_archive_children_min=4,
+        max_remove_rooms_pct=30.5,
+        max_remove_rooms_min=3,
+        hold_window_days=3.5,
+        suspicious_drop_pct=40.5,
+        created_at=T0,
+        set_up_at=T0 + dt.timedelta(hours=1),
+    )
+    fields = [f.name for f in dataclasses.fields(ServiceConfig)]
+    assert [f for f in fields if getattr(cfg, f) == getattr(blank, f)] == ["name"]
+    stored = store.add_service(cfg)
+    assert stored == cfg
+    assert [type(getattr(stored, f)) for f in fields] == [type(getattr(cfg, f)) for f in fields]
+    assert store.settings("every") == cfg.settings()
+
+
 def test_snapshot_round_trip_equals_input(store: Store) -> None:
     add(store)
     add(store, "other")

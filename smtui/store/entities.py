@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from smtui.records import DEFAULT_TIMEZONE
+from smtui.records import ServiceSettings
 
 ServiceStateName = Literal["not set up", "active", "off"]
 RunKind = Literal["sync", "setup", "approve"]
@@ -23,8 +24,9 @@ UNFINISHED_OP_STATES: tuple[str, ...] = ("planned", "in_flight", "unknown")
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceConfig:
-    """One childcare service: where its two systems are and how hard the engine may push.
+class ServiceConfig(ServiceSettings):
+    """One childcare service: where its two systems are, when it syncs, and (inherited) how
+    hard the engine may push. Its fields are the service table's columns (store.tables).
 
     Only the *source* of each token is kept (an env var name or a file path), never the token.
     """
@@ -37,18 +39,17 @@ class ServiceConfig:
     ccms_token_file: str | None = None
     portfolio_token_env: str | None = None
     portfolio_token_file: str | None = None
-    timezone: str = DEFAULT_TIMEZONE
     interval_hours: float = 12.0
     enabled: bool = True
     state: ServiceStateName = "not set up"
-    max_archive_children_pct: float = 10.0
-    max_archive_children_min: int = 3
-    max_remove_rooms_pct: float = 25.0
-    max_remove_rooms_min: int = 2
-    hold_window_days: float = 7.0
-    suspicious_drop_pct: float = 50.0
     created_at: dt.datetime | None = None
     set_up_at: dt.datetime | None = None
+
+    def settings(self) -> ServiceSettings:
+        """The settings alone, as the planner and its fingerprint take them."""
+        return ServiceSettings(
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(ServiceSettings)}
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,16 @@ the records dataclasses; the ORM's per-object bookkeeping costs several times mo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 import gc
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from itertools import starmap
+from operator import attrgetter
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import Connection, Row, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 
 from smtui.records import (
     Booking,
@@ -27,9 +28,12 @@ from smtui.records import (
     Profile,
     Room,
 )
-from smtui.store.tables import BOOKING, CHILD, CROOM, META, PROFILE, PROOM
+from smtui.store.tables import BOOKING, CHILD, CROOM, META, PROFILE, PROOM, columns_for
 
-from_iso = dt.datetime.fromisoformat
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 CCMS_TABLES = (CHILD, CROOM, BOOKING)
 PORTFOLIO_TABLES = (PROFILE, PROOM)
@@ -56,59 +60,9 @@ def _bulk() -> Iterator[None]:
 @_bulk()
 def save_ccms(conn: Connection, service_id: int, snap: CcmsSnapshot, read_at: dt.datetime) -> None:
     _clear(conn, service_id, CCMS_TABLES, "ccms")
-    _insert(
-        conn,
-        CHILD,
-        [
-            {
-                "service_id": service_id,
-                "seq": i,
-                "id": c.id,
-                "first_name": c.first_name,
-                "last_name": c.last_name,
-                "preferred_name": c.preferred_name,
-                "birth_date": c.birth_date,
-                "status": c.status,
-                "updated_at": c.updated_at.isoformat(),
-            }
-            for i, c in enumerate(snap.children)
-        ],
-    )
-    _insert(
-        conn,
-        CROOM,
-        [
-            {
-                "service_id": service_id,
-                "seq": i,
-                "id": r.id,
-                "name": r.name,
-                "updated_at": r.updated_at.isoformat(),
-            }
-            for i, r in enumerate(snap.rooms)
-        ],
-    )
-    _insert(
-        conn,
-        BOOKING,
-        [
-            {
-                "service_id": service_id,
-                "seq": i,
-                "id": b.id,
-                "child_id": b.child_id,
-                "room_id": b.room_id,
-                "start_date": b.start_date,
-                "end_date": b.end_date,
-                "weekdays": ",".join(map(str, b.weekdays)),
-                "every": b.every,
-                "kind": b.kind,
-                "status": b.status,
-                "updated_at": None if b.updated_at is None else b.updated_at.isoformat(),
-            }
-            for i, b in enumerate(snap.bookings)
-        ],
-    )
+    _insert(conn, CHILD, service_id, snap.children)
+    _insert(conn, CROOM, service_id, snap.rooms)
+    _insert(conn, BOOKING, service_id, snap.bookings)
     _save_meta(conn, service_id, "ccms", read_at, snap.complete, snap.problems)
 
 
@@ -117,40 +71,8 @@ def save_portfolio(
     conn: Connection, service_id: int, snap: PortfolioSnapshot, read_at: dt.datetime
 ) -> None:
     _clear(conn, service_id, PORTFOLIO_TABLES, "portfolio")
-    _insert(
-        conn,
-        PROFILE,
-        [
-            {
-                "service_id": service_id,
-                "seq": i,
-                "id": p.id,
-                "first_name": p.first_name,
-                "last_name": p.last_name,
-                "birth_date": p.birth_date,
-                "archived": p.archived,
-                "room_ids": json.dumps(list(p.room_ids)),
-                "external_ref": p.external_ref,
-                "invitation_status": p.invitation_status,
-            }
-            for i, p in enumerate(snap.profiles)
-        ],
-    )
-    _insert(
-        conn,
-        PROOM,
-        [
-            {
-                "service_id": service_id,
-                "seq": i,
-                "id": r.id,
-                "name": r.name,
-                "archived": r.archived,
-                "external_ref": r.external_ref,
-            }
-            for i, r in enumerate(snap.rooms)
-        ],
-    )
+    _insert(conn, PROFILE, service_id, snap.profiles)
+    _insert(conn, PROOM, service_id, snap.rooms)
     _save_meta(conn, service_id, "portfolio", read_at, snap.complete, snap.problems)
 
 
@@ -159,67 +81,13 @@ def load_ccms(conn: Connection, service_id: int) -> CcmsSnapshot | None:
     meta = _meta(conn, service_id, "ccms")
     if meta is None:
         return None
-    c = CHILD.c
-    children = tuple(
-        Child(
-            id=r[0],
-            first_name=r[1],
-            last_name=r[2],
-            birth_date=r[3],
-            status=r[4],
-            updated_at=from_iso(r[5]),
-            preferred_name=r[6],
-        )
-        for r in _rows(
-            conn,
-            CHILD,
-            service_id,
-            c.id,
-            c.first_name,
-            c.last_name,
-            c.birth_date,
-            c.status,
-            c.updated_at,
-            c.preferred_name,
-        )
+    return CcmsSnapshot(
+        _load(conn, CHILD, service_id, Child),
+        _load(conn, CROOM, service_id, Room),
+        _load(conn, BOOKING, service_id, Booking),
+        complete=meta.complete,
+        problems=meta.problems,
     )
-    rc = CROOM.c
-    rooms = tuple(
-        Room(id=r[0], name=r[1], updated_at=from_iso(r[2]))
-        for r in _rows(conn, CROOM, service_id, rc.id, rc.name, rc.updated_at)
-    )
-    b = BOOKING.c
-    bookings = tuple(
-        Booking(
-            id=r[0],
-            child_id=r[1],
-            room_id=r[2],
-            start_date=r[3],
-            weekdays=_weekdays(r[4]),
-            every=r[5],
-            kind=r[6],
-            status=r[7],
-            end_date=r[8],
-            updated_at=None if r[9] is None else from_iso(r[9]),
-        )
-        for r in _rows(
-            conn,
-            BOOKING,
-            service_id,
-            b.id,
-            b.child_id,
-            b.room_id,
-            b.start_date,
-            b.weekdays,
-            b.every,
-            b.kind,
-            b.status,
-            b.end_date,
-            b.updated_at,
-        )
-    )
-    complete, problems = meta[1], meta[2]
-    return CcmsSnapshot(children, rooms, bookings, complete=complete, problems=problems)
 
 
 @_bulk()
@@ -227,38 +95,12 @@ def load_portfolio(conn: Connection, service_id: int) -> PortfolioSnapshot | Non
     meta = _meta(conn, service_id, "portfolio")
     if meta is None:
         return None
-    p = PROFILE.c
-    profiles = tuple(
-        Profile(
-            id=r[0],
-            first_name=r[1],
-            last_name=r[2],
-            birth_date=r[3],
-            archived=r[4],
-            room_ids=tuple(json.loads(r[5])),
-            external_ref=r[6],
-            invitation_status=r[7],
-        )
-        for r in _rows(
-            conn,
-            PROFILE,
-            service_id,
-            p.id,
-            p.first_name,
-            p.last_name,
-            p.birth_date,
-            p.archived,
-            p.room_ids,
-            p.external_ref,
-            p.invitation_status,
-        )
+    return PortfolioSnapshot(
+        _load(conn, PROFILE, service_id, Profile),
+        _load(conn, PROOM, service_id, PortfolioRoom),
+        complete=meta.complete,
+        problems=meta.problems,
     )
-    rc = PROOM.c
-    rooms = tuple(
-        PortfolioRoom(id=r[0], name=r[1], archived=r[2], external_ref=r[3])
-        for r in _rows(conn, PROOM, service_id, rc.id, rc.name, rc.archived, rc.external_ref)
-    )
-    return PortfolioSnapshot(profiles, rooms, complete=meta[1], problems=meta[2])
 
 
 def archived_profile_ids(conn: Connection, service_id: int) -> set[str]:
@@ -269,12 +111,12 @@ def archived_profile_ids(conn: Connection, service_id: int) -> set[str]:
 def is_complete(conn: Connection, service_id: int, side: str) -> bool:
     """Whether a cached read of this side exists and was complete."""
     meta = _meta(conn, service_id, side)
-    return meta is not None and meta[1]
+    return meta is not None and meta.complete
 
 
 def read_at(conn: Connection, service_id: int, side: str) -> dt.datetime | None:
     meta = _meta(conn, service_id, side)
-    return meta[0] if meta else None
+    return meta.read_at if meta else None
 
 
 def purge(conn: Connection, service_id: int) -> None:
@@ -288,9 +130,34 @@ def _clear(conn: Connection, service_id: int, tables: tuple[Table, ...], side: s
     conn.execute(delete(META).where(META.c.service_id == service_id, META.c.side == side))
 
 
-def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(table), rows)
+def _insert(
+    conn: Connection, table: Table, service_id: int, records: Sequence[DataclassInstance]
+) -> None:
+    """One executemany of the records as rows, their fields going to the columns of the same
+    names (the column types turn tuples and timestamps into text), keyed by their place."""
+    if not records:
+        return
+    names = tuple(f.name for f in dataclasses.fields(records[0]))
+    values = attrgetter(*names)
+    rows = [
+        dict(zip(names, values(r), strict=True), service_id=service_id, seq=seq)
+        for seq, r in enumerate(records)
+    ]
+    conn.execute(insert(table), rows)
+
+
+def _load(conn: Connection, table: Table, service_id: int, record: type[R]) -> tuple[R, ...]:
+    """The rows of one read in the order read, as records (the column types turn text back
+    into tuples and timestamps)."""
+    query = select(*columns_for(table, record)).where(table.c.service_id == service_id)
+    return tuple(starmap(record, conn.execute(query.order_by(table.c.seq))))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Meta:
+    read_at: dt.datetime
+    complete: bool
+    problems: tuple[str, ...]
 
 
 def _save_meta(
@@ -308,33 +175,12 @@ def _save_meta(
             "side": side,
             "read_at": read_at,
             "complete": complete,
-            "problems": json.dumps(list(problems)),
+            "problems": problems,
         },
     )
 
 
-def _meta(
-    conn: Connection, service_id: int, side: str
-) -> tuple[dt.datetime, bool, tuple[str, ...]] | None:
-    row = conn.execute(
-        select(META.c.read_at, META.c.complete, META.c.problems).where(
-            META.c.service_id == service_id, META.c.side == side
-        )
-    ).first()
-    if row is None:
-        return None
-    return row[0], bool(row[1]), tuple(json.loads(row[2]))
-
-
-@functools.lru_cache(maxsize=1024)
-def _weekdays(text: str) -> tuple[int, ...]:
-    # A service has a handful of distinct patterns across 300k bookings: parse each once.
-    return tuple(int(d) for d in text.split(",")) if text else ()
-
-
-def _rows(
-    conn: Connection, table: Table, service_id: int, *columns: Any
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    return conn.execute(
-        select(*columns).where(table.c.service_id == service_id).order_by(table.c.seq)
-    ).all()
+def _meta(conn: Connection, service_id: int, side: str) -> _Meta | None:
+    query = select(*columns_for(META, _Meta))
+    row = conn.execute(query.where(META.c.service_id == service_id, META.c.side == side)).first()
+    return None if row is None else _Meta(*row)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Select,
     Table,
     bindparam,
     delete,
@@ -56,14 +57,13 @@ from smtui.store.errors import (
     ServiceExists,
     ServiceNotFound,
 )
-from smtui.store.tables import AUDIT, CHILD_MAP, LOCK, OP, ROOM_MAP, RUN, SERVICE
+from smtui.store.tables import AUDIT, CHILD_MAP, LOCK, OP, ROOM_MAP, RUN, SERVICE, columns_for
 
 #: Execution option marking a transaction that will write; the SQLite module starts those with
 #: BEGIN IMMEDIATE. Other databases ignore it.
 WRITE_OPTION = "smtui_write"
 
-_SERVICE_FIELDS = tuple(f.name for f in dataclasses.fields(ServiceConfig))
-_UPDATABLE = frozenset(_SERVICE_FIELDS) - {"name", "created_at"}
+_UPDATABLE = frozenset(f.name for f in dataclasses.fields(ServiceConfig)) - {"name", "created_at"}
 #: Removal order for a service's rows: children before parents.
 _SERVICE_TABLES = (
     OP,
@@ -202,9 +202,8 @@ class Store:
             raise NotCompacted(f"{name} was removed", self.engine.url.database or "")
 
     def settings(self, name: str) -> ServiceSettings:
-        """The subset of a service's settings the pure rules need (same names in both)."""
-        cfg = dataclasses.asdict(self.get_service(name))
-        return ServiceSettings(**{f.name: cfg[f.name] for f in dataclasses.fields(ServiceSettings)})
+        """The settings the pure rules need (ServiceConfig.settings)."""
+        return self.get_service(name).settings()
 
     # --- cached snapshots ---------------------------------------------------------------------
 
@@ -673,8 +672,8 @@ def _refresh_next_due(conn: Connection, sid: int) -> None:
     conn.execute(update(SERVICE).where(SERVICE.c.id == sid).values(next_due_at=due))
 
 
-def _service_select() -> Any:
-    return select(*(SERVICE.c[name] for name in _SERVICE_FIELDS))
+def _service_select() -> Select[Any]:
+    return select(*columns_for(SERVICE, ServiceConfig))
 
 
 def _json_default(value: Any) -> Any:
@@ -701,18 +700,7 @@ def _load_child_mappings(
     conn: Connection, sid: int, only: Collection[str] | None = None
 ) -> dict[str, ChildMapping]:
     c = CHILD_MAP.c
-    query = select(
-        c.child_id,
-        c.action,
-        c.profile_id,
-        c.origin,
-        c.score,
-        c.reason,
-        c.synced_first_name,
-        c.synced_last_name,
-        c.synced_birth_date,
-        c.release_profile_id,
-    ).where(c.service_id == sid)
+    query = select(*columns_for(CHILD_MAP, ChildMapping)).where(c.service_id == sid)
     if only is not None and len(only) <= _FEW_KEYS:
         query = query.where(c.child_id.in_(list(only)))
     return {m.child_id: m for m in starmap(ChildMapping, conn.execute(query))}
@@ -722,9 +710,7 @@ def _load_room_mappings(
     conn: Connection, sid: int, only: Collection[str] | None = None
 ) -> dict[str, RoomMapping]:
     c = ROOM_MAP.c
-    query = select(c.room_id, c.action, c.portfolio_room_id, c.origin, c.release_room_id).where(
-        c.service_id == sid
-    )
+    query = select(*columns_for(ROOM_MAP, RoomMapping)).where(c.service_id == sid)
     if only is not None and len(only) <= _FEW_KEYS:
         query = query.where(c.room_id.in_(list(only)))
     return {m.room_id: m for m in starmap(RoomMapping, conn.execute(query))}

@@ -10,21 +10,46 @@ order included, and a load is one ordered scan. The systems' own timestamps in s
 kept as the ISO 8601 text they were read as (offset and all, and cheap to convert in bulk); the
 store's own timestamps are UTC.
 
+The service table is not spelled out here: its columns are ServiceConfig's fields (see
+``_service_table``), the one definition of a service's settings. The store reaches every table
+through ``table_of`` and the constants at the end, as Core tables.
+
 The schema is created by Alembic migrations (``migrations/versions``); a test checks that they
-match these classes. Change a table here and add a revision there.
+match these tables. Change a table here and add a revision there.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
+import json
+import types
+import typing
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, MetaData, Table, Text, UniqueConstraint, inspect
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
 
-from smtui.records import DEFAULT_TIMEZONE
+from smtui.store.entities import ServiceConfig
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -72,36 +97,98 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+class IsoText(TypeDecorator[dt.datetime]):
+    """A vendor's own timestamp, kept as the ISO 8601 text it was read as (offset and all):
+    cheap to write and to parse back in bulk, and never shifted to another zone."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> str | None:
+        return None if value is None else value.isoformat()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+
+class Weekdays(TypeDecorator[tuple[int, ...]]):
+    """A booking's ISO weekdays as text joined by commas, e.g. "1,3,5"."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[int, ...] | None, dialect: Dialect) -> str | None:
+        return None if value is None else ",".join(map(str, value))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[int, ...] | None:
+        return None if value is None else _weekdays(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _weekdays(text: str) -> tuple[int, ...]:
+    # A service has a handful of distinct patterns across 300k bookings: parse each once.
+    return tuple(int(d) for d in text.split(",")) if text else ()
+
+
+class JsonTuple(TypeDecorator[tuple[str, ...]]):
+    """A tuple of strings (a profile's rooms, a read's problems) as a JSON list."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(json.loads(value))
+
+
+def _service_table() -> Table:
+    """The service table: the store's id, one column per ServiceConfig field, and when the
+    service is next due.
+
+    ServiceConfig (and the ServiceSettings it extends) is the one definition of a service's
+    settings: each field's annotation gives its column type and whether it may be NULL, so a new
+    setting is one field there (and a migration), never also a column here.
+    """
+    hints = typing.get_type_hints(ServiceConfig)
+    columns = [_column(f.name, hints[f.name]) for f in dataclasses.fields(ServiceConfig)]
+    return Table(
+        "service",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        *columns,
+        # When ``sync --all`` next picks the service up (None: off or not set up); kept by the
+        # store (``Store._refresh_next_due``) and indexed, so "what is due" is one query.
+        Column("next_due_at", UtcDateTime, nullable=True, index=True),
+    )
+
+
+_SQL_TYPES: dict[object, type[TypeEngine[Any]]] = {
+    str: String,
+    float: Float,
+    int: Integer,
+    bool: Boolean,
+    dt.datetime: UtcDateTime,
+}
+#: NULL in a ServiceConfig that is not stored yet; the store fills it in (created_at: now).
+_FILLED_BY_THE_STORE = frozenset({"created_at"})
+
+
+def _column(name: str, annotation: object) -> Column[Any]:
+    """A column for one ServiceConfig field: ``str | None`` is a nullable text column, a
+    Literal is text, ``dt.datetime`` a UTC timestamp."""
+    value_type, nullable = annotation, False
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        (value_type,) = (a for a in typing.get_args(annotation) if a is not type(None))
+        nullable = name not in _FILLED_BY_THE_STORE
+    if typing.get_origin(value_type) is typing.Literal:
+        value_type = type(typing.get_args(value_type)[0])
+    return Column(name, _SQL_TYPES[value_type](), nullable=nullable, unique=name == "name")
+
+
+SERVICE = _service_table()
 SERVICE_FK = "service.id"
-
-
-class ServiceRow(StoreModel, table=True):
-    __tablename__ = "service"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True)
-    display_name: str | None = None
-    ccms_url: str
-    portfolio_url: str
-    ccms_token_env: str | None = None
-    ccms_token_file: str | None = None
-    portfolio_token_env: str | None = None
-    portfolio_token_file: str | None = None
-    timezone: str = DEFAULT_TIMEZONE
-    interval_hours: float = 12.0
-    enabled: bool = True
-    state: str = "not set up"
-    max_archive_children_pct: float = 10.0
-    max_archive_children_min: int = 3
-    max_remove_rooms_pct: float = 25.0
-    max_remove_rooms_min: int = 2
-    hold_window_days: float = 7.0
-    suspicious_drop_pct: float = 50.0
-    created_at: dt.datetime = Field(sa_type=UtcDateTime)
-    set_up_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
-    #: When ``sync --all`` next picks the service up (None: off or not set up); kept by the
-    #: store (``Store._refresh_next_due``) and indexed, so "what is due" is one query.
-    next_due_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
 
 
 # --- cached snapshots ------------------------------------------------------------------------
@@ -118,7 +205,7 @@ class CcmsChildRow(StoreModel, table=True):
     preferred_name: str | None = None
     birth_date: dt.date | None = None
     status: str
-    updated_at: str  # ISO 8601 as read, offset included
+    updated_at: dt.datetime = Field(sa_type=IsoText)
 
 
 class CcmsRoomRow(StoreModel, table=True):
@@ -128,7 +215,7 @@ class CcmsRoomRow(StoreModel, table=True):
     seq: int = Field(primary_key=True)
     id: str
     name: str
-    updated_at: str  # ISO 8601 as read, offset included
+    updated_at: dt.datetime = Field(sa_type=IsoText)
 
 
 class CcmsBookingRow(StoreModel, table=True):
@@ -141,11 +228,11 @@ class CcmsBookingRow(StoreModel, table=True):
     room_id: str
     start_date: dt.date
     end_date: dt.date | None = None
-    weekdays: str  # ISO weekdays joined by commas, e.g. "1,3,5"
+    weekdays: tuple[int, ...] = Field(sa_type=Weekdays)
     every: int
     kind: str
     status: str
-    updated_at: str | None = None  # ISO 8601 as read, offset included
+    updated_at: dt.datetime | None = Field(default=None, sa_type=IsoText)
 
 
 class PortfolioProfileRow(StoreModel, table=True):
@@ -158,7 +245,7 @@ class PortfolioProfileRow(StoreModel, table=True):
     last_name: str
     birth_date: dt.date | None = None
     archived: bool
-    room_ids: str = Field(sa_type=Text)  # JSON list
+    room_ids: tuple[str, ...] = Field(sa_type=JsonTuple)
     external_ref: str | None = None
     invitation_status: str
 
@@ -181,7 +268,7 @@ class SnapshotMetaRow(StoreModel, table=True):
     side: str = Field(primary_key=True)  # "ccms" | "portfolio"
     read_at: dt.datetime = Field(sa_type=UtcDateTime)
     complete: bool
-    problems: str = Field(sa_type=Text)  # JSON list
+    problems: tuple[str, ...] = Field(sa_type=JsonTuple)
 
 
 # --- decisions ---------------------------------------------------------------------------------
@@ -288,6 +375,13 @@ class ServiceLockRow(StoreModel, table=True):
     expires_at: dt.datetime = Field(sa_type=UtcDateTime)
 
 
+def columns_for(table: Table, record: type[DataclassInstance]) -> list[Column[Any]]:
+    """The table's columns named like the record's fields, in the record's order: a row
+    selected with them is the record's arguments, matched by name, never by a position kept
+    by hand."""
+    return [table.c[f.name] for f in dataclasses.fields(record)]
+
+
 def table_of(model: type[StoreModel]) -> Table:
     """The Core table SQLModel declared for ``model``: the store reads and writes in bulk with
     Core, and SQLModel's classes do not say in their types that they carry one."""
@@ -297,7 +391,6 @@ def table_of(model: type[StoreModel]) -> Table:
     return table
 
 
-SERVICE = table_of(ServiceRow)
 CHILD = table_of(CcmsChildRow)
 CROOM = table_of(CcmsRoomRow)
 BOOKING = table_of(CcmsBookingRow)
