@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import pytest
+
 from smtui.match import Proposal, match_children
 from smtui.match.evidence import assess, child_person, profile_person
 from smtui.match.weights import DOB_LEVELS, learn
@@ -183,3 +185,33 @@ def test_another_given_name_with_the_same_surname_and_birth_date_is_asked_where_
     assert _service(kids, profs)["c1"].action == "create"
     p = _service(kids, profs, replaced="first")["c1"]
     assert (p.action, p.profile_id, p.kind) == ("review", "p1", "name_differs")
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "linked"),
+    [
+        ("Emma", "Emm", True),  # a final vowel dropped: no name
+        ("Toby", "Tobt", True),  # a final letter changed to a consonant: no name
+        ("Daniela", "Daniel", False),  # dropped, but a name (the nickname table knows it)
+        ("Ellie", "Ellis", False),  # changed, but a name: another child has it
+        ("Holly", "Holla", False),  # one final vowel for another: another name, always
+        ("Daniel", "Daniela", False),  # a vowel added: another name, always
+    ],
+)
+def test_a_slip_at_the_end_of_a_given_name_links_unless_it_makes_another_name(name, typed, linked):
+    kids = [child("c1", name, "Stanley", D(2020, 4, 17))]
+    if typed == "Ellis":
+        kids.append(child("c2", "Ellis", "Moreau", D(2018, 3, 2)))
+    p = _service(kids, [profile("p1", typed, "Stanley", D(2020, 4, 17))])["c1"]
+    assert p.profile_id == "p1"
+    assert p.action == ("link" if linked else "review")
+
+
+def test_a_given_name_two_profiles_share_is_a_name_not_a_slip():
+    kids = [child("c1", "Toby", "Stanley", D(2020, 4, 17))]
+    profs = [
+        profile("p1", "Tobt", "Stanley", D(2020, 4, 17)),
+        profile("p2", "Tobt", "Moreau", D(2018, 3, 2)),
+        profile("p3", "Tobt", "Kerrigan", None),
+    ]
+    assert _service(kids, profs)["c1"].action == "review"

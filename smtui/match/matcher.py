@@ -226,7 +226,7 @@ def _weigh(
     weights = learn(open_children, free_profiles, [ev for ev, _, _ in pairs])
     odds: dict[tuple[str, str], float] = {}
     if weights is not None:
-        names = {c.first[0] for c in all_children if c.first}
+        names = _known_names(all_children, free_profiles)
         odds = {(ev.child_id, ev.profile_id): weights.log_odds(ev, c, p) for ev, c, p in pairs}
         promoted = {
             key: ev._replace(tier=LINK, basis="weighed")
@@ -264,13 +264,21 @@ def _names_alone(
     return lambda ev: odds.get((ev.child_id, ev.profile_id), -math.inf) >= bar
 
 
-def _promotable(ev: Evidence, child: Person, profile: Person, child_names: set[str]) -> bool:
+def _known_names(children: Sequence[Person], profiles: Sequence[Person]) -> set[str]:
+    """Given names this service has for real: any child's, and any two profiles share."""
+    typed = Counter(p.first[0] for p in profiles if p.first)
+    return {c.first[0] for c in children if c.first} | {n for n, k in typed.items() if k > 1}
+
+
+def _promotable(ev: Evidence, child: Person, profile: Person, known_names: set[str]) -> bool:
     """Vetoes the learned weights cannot overrule; only these pairs may be promoted to a link.
 
     A birth date a little off needs names that agree well; a typo in the given name needs the
-    same birth date, the same first and last letter (Daniel/Daniela, Mila/Milo are other names)
-    and a spelling that is no name in its own right (not a child's name, not in the nickname
-    table). Twins (a guard note), archived profiles and blank names stay with a person.
+    same birth date, a spelling that is no name in its own right (not a name this service
+    knows, ``_known_names``, not in the nickname table) and no vowel added or changed at the
+    end (Daniel/Daniela, Mila/Milo are other names). A part left blank, or two slips in a
+    surname, need the rest and the birth date to agree. Twins (a guard note), archived profiles
+    and a part replaced by another name stay with a person.
     """
     if ev.tier != REVIEW or ev.guard_note or ev.archived:
         return False
@@ -288,20 +296,23 @@ def _promotable(ev: Evidence, child: Person, profile: Person, child_names: set[s
     if ev.first.kind == "typo":
         spelt = (profile.last if ev.swapped else profile.first)[:1]
         given = child.first[:1]
-        if not spelt or not given or spelt[0] in child_names or len(name_family(spelt[0])) > 1:
+        if not spelt or not given or spelt[0] in known_names or len(name_family(spelt[0])) > 1:
             return False
         return not _another_name(given[0], spelt[0])
     return True
 
 
-def _another_name(a: str, b: str) -> bool:
-    """Daniel/Daniela, Mila/Milo, Louis/Louise: a final vowel added, dropped or changed makes
-    another name (often a twin's), where a final consonant slip (Aidan/Aidank) does not."""
-    short, long = sorted((a, b), key=len)
-    if len(long) == len(short) + 1 and long.startswith(short):
-        return long[-1] in _VOWELS
-    if len(a) == len(b) and a[:-1] == b[:-1]:
-        return a[-1] in _VOWELS or b[-1] in _VOWELS
+def _another_name(given: str, spelt: str) -> bool:
+    """Daniel typed Daniela, Mila typed Milo, Louis typed Louise: a vowel added at the end or
+    one final vowel for another makes another name (often a twin's), whatever the service knows.
+
+    A final letter dropped or changed otherwise (Emma typed Emm, Toby typed Tobt, Aidan typed
+    Aidank) is a slip unless the spelling is a name the caller knows (Daniela typed Daniel).
+    """
+    if len(spelt) == len(given) + 1 and spelt.startswith(given):
+        return spelt[-1] in _VOWELS
+    if len(given) == len(spelt) and given[:-1] == spelt[:-1]:
+        return given[-1] in _VOWELS and spelt[-1] in _VOWELS
     return False
 
 
