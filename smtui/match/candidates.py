@@ -63,15 +63,17 @@ def _near_words(wanted: Iterable[str], offered: Iterable[str]) -> dict[str, set[
     Computed once per distinct word, not per person: names recur, so this is most of the
     saving over indexing every person's deletion variants.
     """
-    by_variant: defaultdict[str, set[str]] = defaultdict(set)
+    by_variant: dict[str, list[str]] = {}
     for word in offered:
         for v in _variants(word):
-            by_variant[v].add(word)
+            by_variant.setdefault(v, []).append(word)
     near: dict[str, set[str]] = {}
     for word in wanted:
         found: set[str] = set()
         for v in _variants(word):
-            found |= by_variant.get(v, set())
+            hits = by_variant.get(v)
+            if hits:
+                found.update(hits)
         near[word] = found
     return near
 
