@@ -3,7 +3,8 @@
 The tier, not the score, decides what the matcher may do with a pair: tier 2 (strong name and
 exactly equal birth date) may become an automatic link; tier 1 is worth a person's look, and
 only the learned weights (``weights.py``, with the matcher's vetoes) may promote it; tier 0 is
-not this child. The score only ranks pairs and tells a person how close they are.
+not this child, unless the learned weights find it likely enough for a person's look. The
+score only ranks pairs and tells a person how close they are.
 """
 
 from __future__ import annotations
