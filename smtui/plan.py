@@ -15,7 +15,7 @@ from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from smtui.records import (
     Booking,
@@ -30,6 +30,10 @@ from smtui.records import (
 )
 from smtui.rules import first_occurrences, target_rooms_from_firsts, window
 
+# In apply order: a record a person moved away from gives up its CCMS id before another takes
+# it (the portfolio refuses one id on two live records), rooms exist before children are put in
+# them, adds before removes so no child is left without a room mid-run, and rooms are emptied
+# before they are archived.
 OpKind = Literal[
     "release_room",
     "create_room",
@@ -45,25 +49,7 @@ OpKind = Literal[
     "archive_profile",
     "archive_room",
 ]
-# Apply order: a record a person moved away from gives up its CCMS id before another takes it
-# (the portfolio refuses one id on two live records), rooms exist before children are put in
-# them, adds before removes so no child is left without a room mid-run, and rooms are emptied
-# before they are archived.
-KINDS: tuple[OpKind, ...] = (
-    "release_room",
-    "create_room",
-    "link_room",
-    "unarchive_room",
-    "release_profile",
-    "create_profile",
-    "link_profile",
-    "update_profile",
-    "unarchive_profile",
-    "add_membership",
-    "remove_membership",
-    "archive_profile",
-    "archive_room",
-)
+KINDS: tuple[OpKind, ...] = get_args(OpKind)
 _ORDER = {k: i for i, k in enumerate(KINDS)}
 SYNCED_FIELDS = ("first_name", "last_name", "birth_date")
 
@@ -251,36 +237,6 @@ def _canonical_maps(maps: Mapping[str, Any]) -> bytes:
     return _rows([v for _, v in sorted(maps.items())])
 
 
-def fingerprint_inputs(
-    ccms: CcmsSnapshot,
-    portfolio: PortfolioSnapshot,
-    child_maps: Mapping[str, ChildMapping],
-    room_maps: Mapping[str, RoomMapping],
-    settings: ServiceSettings,
-    as_of: dt.date,
-    recent: RecentChanges | None = None,
-) -> str:
-    """sha256 over everything a plan depends on: apply re-checks it to refuse a stale plan."""
-    h = hashlib.sha256()
-    for part in (
-        _canonical(ccms.children),
-        _canonical(ccms.rooms),
-        _canonical(ccms.bookings),
-        repr((ccms.complete, ccms.problems)).encode(),
-        _canonical(portfolio.profiles),
-        _canonical(portfolio.rooms),
-        repr((portfolio.complete, portfolio.problems)).encode(),
-        _canonical_maps(child_maps),
-        _canonical_maps(room_maps),
-        repr(settings).encode(),
-        as_of.isoformat().encode(),
-        repr(recent or RecentChanges()).encode(),
-    ):
-        h.update(len(part).to_bytes(8, "big"))
-        h.update(part)
-    return h.hexdigest()
-
-
 # --- planning ------------------------------------------------------------------------------
 
 
@@ -333,24 +289,21 @@ def field_changes(
     return tuple(changes), synced
 
 
+@dataclass(eq=False, repr=False)
 class _Planner:
-    """One planning pass; a class only to share the indexes between the steps."""
+    """One planning pass over what a plan depends on; a class only to share the indexes
+    between the steps."""
 
-    def __init__(
-        self,
-        ccms: CcmsSnapshot,
-        portfolio: PortfolioSnapshot,
-        child_maps: Mapping[str, ChildMapping],
-        room_maps: Mapping[str, RoomMapping],
-        settings: ServiceSettings,
-        as_of: dt.date,
-        recent: RecentChanges,
-    ) -> None:
-        self.recent = recent
-        self.ccms, self.portfolio = ccms, portfolio
-        self.child_maps, self.room_maps = child_maps, room_maps
-        self.settings, self.as_of = settings, as_of
-        self.start, self.end = window(as_of)
+    ccms: CcmsSnapshot
+    portfolio: PortfolioSnapshot
+    child_maps: Mapping[str, ChildMapping]
+    room_maps: Mapping[str, RoomMapping]
+    settings: ServiceSettings
+    as_of: dt.date
+    recent: RecentChanges
+
+    def __post_init__(self) -> None:
+        self.start, self.end = window(self.as_of)
         self.ops: list[Operation] = []
         self.archive_profiles: list[Operation] = []
         self.archive_rooms: list[Operation] = []
@@ -359,15 +312,38 @@ class _Planner:
         self.invitations_none: list[str] = []
         self.synced: list[SyncedFields] = []
         self.waiting_for_room: list[tuple[str, str]] = []  # (child id, name)
-        self.ccms_rooms = {r.id: r for r in ccms.rooms}
-        self.prooms: dict[str, PortfolioRoom] = {r.id: r for r in portfolio.rooms}
-        self.profiles: dict[str, Profile] = {p.id: p for p in portfolio.profiles}
+        self.ccms_rooms = {r.id: r for r in self.ccms.rooms}
+        self.prooms: dict[str, PortfolioRoom] = {r.id: r for r in self.portfolio.rooms}
+        self.profiles: dict[str, Profile] = {p.id: p for p in self.portfolio.profiles}
         # CCMS room id -> portfolio room id, None when created in this plan
         self.managed: dict[str, str | None] = {}
         self.managed_pids: dict[str, str] = {}  # portfolio room id -> CCMS room id
         self.restored: set[str] = set()  # archived portfolio rooms this plan unarchives
         self.integrated = 0
-        self._index_bookings(ccms.bookings)
+        self._index_bookings(self.ccms.bookings)
+
+    def fingerprint(self) -> str:
+        """sha256 over everything the plan depends on: a run re-checks it to refuse a plan
+        whose inputs changed since a person saw it."""
+        h = hashlib.sha256()
+        ccms, portfolio = self.ccms, self.portfolio
+        for part in (
+            _canonical(ccms.children),
+            _canonical(ccms.rooms),
+            _canonical(ccms.bookings),
+            repr((ccms.complete, ccms.problems)).encode(),
+            _canonical(portfolio.profiles),
+            _canonical(portfolio.rooms),
+            repr((portfolio.complete, portfolio.problems)).encode(),
+            _canonical_maps(self.child_maps),
+            _canonical_maps(self.room_maps),
+            repr(self.settings).encode(),
+            self.as_of.isoformat().encode(),
+            repr(self.recent).encode(),
+        ):
+            h.update(len(part).to_bytes(8, "big"))
+            h.update(part)
+        return h.hexdigest()
 
     def _index_bookings(self, bookings: tuple[Booking, ...]) -> None:
         """One pass: each booking's first occurrence in the window, by room and by child."""
@@ -927,9 +903,7 @@ def plan_sync(
         p.plan_rooms()
         p.plan_children()
         p.apply_safety(approve)
-        fingerprint = fingerprint_inputs(
-            ccms, portfolio, child_maps, room_maps, settings, as_of, recent
-        )
+        fingerprint = p.fingerprint()
     finally:
         if collecting:
             gc.enable()

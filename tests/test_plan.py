@@ -10,7 +10,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtui.plan import KINDS, Plan, RecentChanges, fingerprint_inputs, plan_sync
+from smtui.plan import KINDS, Plan, RecentChanges, plan_sync
 from smtui.records import (
     Booking,
     CcmsSnapshot,
@@ -779,9 +779,14 @@ def test_holds_happen_exactly_when_a_threshold_is_passed(svc: dict) -> None:
         cfg.max_archive_children_min, cfg.max_archive_children_pct * integrated / 100
     )
     room_limit = max(cfg.max_remove_rooms_min, cfg.max_remove_rooms_pct * len(managed) / 100)
-    for kind, limit in (("archive_profile", profile_limit), ("archive_room", room_limit)):
+    # a complete list far smaller than the integrated count holds every profile archive
+    suspicious = len(svc["ccms"].children) < integrated * (1 - cfg.suspicious_drop_pct / 100)
+    for kind, limit, also in (
+        ("archive_profile", profile_limit, suspicious),
+        ("archive_room", room_limit, False),
+    ):
         ops = [op for op in p.operations if op.kind == kind]
-        assert all(op.held for op in ops) == (len(ops) > limit) or not ops
+        assert all(op.held for op in ops) == (len(ops) > limit or also) or not ops
     assert all(op.kind in ("archive_profile", "archive_room") for op in p.held)
     assert not plan_sync(**svc, approve=True).held
 
@@ -816,7 +821,11 @@ def test_plans_are_deterministic_and_ordered_for_apply(svc: dict) -> None:
     order = [KINDS.index(op.kind) for op in a.operations]
     assert order == sorted(order)
     assert len({op.id for op in a.operations}) == len(a.operations)
-    assert a.fingerprint == fingerprint_inputs(**svc)
+    # the fingerprint covers every input, the settings and the recent holds included
+    stricter = dataclasses.replace(svc["settings"], suspicious_drop_pct=1.0)
+    assert plan_sync(**{**svc, "settings": stricter}).fingerprint != a.fingerprint
+    recent = RecentChanges(profiles_archived=1)
+    assert plan_sync(**svc, recent=recent).fingerprint != a.fingerprint
 
 
 # --- changes a person makes after setup ---------------------------------------------------

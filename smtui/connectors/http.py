@@ -29,7 +29,6 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from types import TracebackType
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import httpx
@@ -40,14 +39,7 @@ from tenacity import (
     retry_if_exception_type,
 )
 
-from smtui.connectors.errors import (
-    ApiError,
-    AuthError,
-    InvalidError,
-    MalformedResponseError,
-    NotFoundError,
-    UnavailableError,
-)
+from smtui.connectors import errors
 from smtui.tokens import token_problem
 
 T = TypeVar("T")
@@ -290,14 +282,14 @@ def _network_reason(exc: Exception, scrub: Callable[[str], str]) -> str:
     return f"{what} ({detail})" if detail else what
 
 
-def _nothing_there(exc: ApiError) -> bool:
+def _nothing_there(exc: errors.ApiError) -> bool:
     """A first-page failure that says the whole system is out of reach at this URL: no such
     list (404), or no connection at all after every retry. A read timeout or a dropped
     connection is not: the server is there, and that list alone may be the trouble."""
-    if isinstance(exc, NotFoundError) or exc.code == "redirected":
+    if isinstance(exc, errors.NotFoundError) or exc.code == "redirected":
         return True
     connect_failed = isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
-    return isinstance(exc, UnavailableError) and exc.code == "unreachable" and connect_failed
+    return isinstance(exc, errors.UnavailableError) and exc.code == "unreachable" and connect_failed
 
 
 def describe_validation(exc: ValidationError) -> str:
@@ -305,14 +297,14 @@ def describe_validation(exc: ValidationError) -> str:
 
     Input values are left out on purpose: they may be a child's name or birth date.
     """
-    errors = exc.errors(include_input=False, include_url=False)
-    first = errors[0]
+    problems = exc.errors(include_input=False, include_url=False)
+    first = problems[0]
     where = ""
     for part in first["loc"]:
         where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)
     text = f"{where}: {first['msg']}" if where else first["msg"]
     text = one_line(text, MAX_MESSAGE_CHARS)
-    return text + (f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else "")
+    return text + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
 
 
 class _FieldProblem(Exception):
@@ -399,7 +391,7 @@ class ApiClient:
             raise ValueError(f"page_size must be 1..500, not {page_size}")
         problem = token_problem(token)
         if problem or not token:
-            raise AuthError(
+            raise errors.AuthError(
                 self.system,
                 None,
                 "invalid_token",
@@ -412,7 +404,7 @@ class ApiClient:
         try:
             self.limits = limits or ReaderLimits.from_env()
         except ValueError as exc:
-            raise ApiError(self.system, None, "bad_setting", str(exc)) from None
+            raise errors.ApiError(self.system, None, "bad_setting", str(exc)) from None
         self._secrets = _secret_forms(token)
         self._count_lock = threading.Lock()
         self._requests_made = 0
@@ -561,25 +553,25 @@ class ApiClient:
             else:
                 why = f"gave up after {attempts} attempts: {self._scrub(exc.message)}"
             code = self._scrub(exc.code, 60)
-            raise UnavailableError(self.system, exc.status, code, why, call=call) from None
+            raise errors.UnavailableError(self.system, exc.status, code, why, call=call) from None
         except _TooLarge as exc:
             size = f" ({exc.declared:,} bytes announced)" if exc.declared is not None else ""
             why = (
                 f"the response is larger than the {_size(self.limits.max_body_bytes)} limit"
                 f"{size}; not read further ({ENV_MAX_BODY_BYTES} raises the limit)"
             )
-            raise MalformedResponseError(
+            raise errors.MalformedResponseError(
                 self.system, None, "response_too_large", why, call=call
             ) from None
         except NETWORK_ERRORS as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             tries = f"{attempts} attempt" + ("" if attempts == 1 else "s")
             why = f"{_network_reason(exc, self._scrub)} after {tries}"
-            error = UnavailableError(self.system, None, "unreachable", why, call=call)
+            error = errors.UnavailableError(self.system, None, "unreachable", why, call=call)
             # Keep only the kind of failure (_nothing_there needs it), never its text.
             raise error from type(exc)("")
         except httpx.DecodingError:
-            raise MalformedResponseError(
+            raise errors.MalformedResponseError(
                 self.system,
                 None,
                 "undecodable_response",
@@ -590,14 +582,14 @@ class ApiClient:
             # LocalProtocolError ("Illegal header value b'Bearer …'"), InvalidURL and the like:
             # the request never left, and the text may quote a header. Say what kind it was.
             why = f"the request could not be sent ({type(exc).__name__}: {self._scrub(str(exc))})"
-            raise ApiError(self.system, None, "request_failed", why, call=call) from None
+            raise errors.ApiError(self.system, None, "request_failed", why, call=call) from None
         if response.is_success:
             return response
         code, message = _error_of(response)
         code, message = self._scrub(code, 60), self._scrub(message)
         status = response.status_code
         if status == 401:
-            raise AuthError(
+            raise errors.AuthError(
                 self.system,
                 status,
                 code,
@@ -606,7 +598,7 @@ class ApiClient:
                 call=call,
             )
         if 300 <= status < 400:
-            raise ApiError(
+            raise errors.ApiError(
                 self.system,
                 status,
                 "redirected",
@@ -614,15 +606,18 @@ class ApiClient:
                 f" this address only): check the service's {self.system} URL",
                 call=call,
             )
-        kind: type[ApiError] = {404: NotFoundError, 422: InvalidError}.get(status, ApiError)
-        raise kind(self.system, status, code, message, call=call)
+        by_status: dict[int, type[errors.ApiError]] = {
+            404: errors.NotFoundError,
+            422: errors.InvalidError,
+        }
+        raise by_status.get(status, errors.ApiError)(self.system, status, code, message, call=call)
 
     def _parse(self, response: Answer, adapter: TypeAdapter[T], call: str) -> T:
         """Validate a 2xx answer into records, then apply the field rules (clean_record)."""
         content_type = response.headers.get("Content-Type", "")
         if not _is_json(content_type):
             what = one_line(content_type.split(";", 1)[0].strip(), 60) or "no Content-Type"
-            raise MalformedResponseError(
+            raise errors.MalformedResponseError(
                 self.system,
                 None,
                 "not_json",
@@ -632,7 +627,7 @@ class ApiClient:
         try:
             value = adapter.validate_json(response.content, strict=True)
         except ValidationError as exc:
-            raise MalformedResponseError(
+            raise errors.MalformedResponseError(
                 self.system, None, "malformed_response", describe_validation(exc), call=call
             ) from None
         try:
@@ -641,7 +636,7 @@ class ApiClient:
             elif dataclasses.is_dataclass(value):
                 value = clean_record(value, self.limits)
         except _FieldProblem as exc:
-            raise MalformedResponseError(
+            raise errors.MalformedResponseError(
                 self.system, None, "malformed_response", str(exc), call=call
             ) from None
         return value
@@ -696,12 +691,12 @@ class ApiClient:
             asked[cursor] = page_no
             try:
                 page = self._call("GET", path, adapter, params=params)
-            except ApiError as exc:
-                if isinstance(exc, AuthError) or (page_no == 1 and _nothing_there(exc)):
+            except errors.ApiError as exc:
+                if isinstance(exc, errors.AuthError) or (page_no == 1 and _nothing_there(exc)):
                     raise
                 if exc.code == "response_too_large":
                     why = f"was refused: {exc.message}"
-                elif isinstance(exc, MalformedResponseError):
+                elif isinstance(exc, errors.MalformedResponseError):
                     why = f"was malformed: {exc.message}"
                 else:
                     status = f"HTTP {exc.status}, " if exc.status is not None else ""
@@ -766,12 +761,7 @@ class ApiClient:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from smtui.store import LockInfo
-
-Progress = Callable[[str], None]
 
 
 class EngineError(Exception):

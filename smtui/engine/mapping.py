@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from smtui import rules
@@ -15,21 +15,9 @@ from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
 from smtui.match import candidates_for, search_profiles
 from smtui.plan import plan_sync, shared_profiles
-from smtui.records import (
-    Booking,
-    ChildMapping,
-    PortfolioRoom,
-    Profile,
-    RoomMapping,
-)
+from smtui.records import Booking, ChildMapping, PortfolioRoom, Profile, RoomMapping
 from smtui.store import Store
-from smtui.views import (
-    Candidate,
-    ChildRow,
-    RoomRow,
-)
-
-Progress = Callable[[str], None]
+from smtui.views import Candidate, ChildRow, RoomRow
 
 
 @dataclass(frozen=True, slots=True)

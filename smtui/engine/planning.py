@@ -8,14 +8,9 @@ from smtui import rules
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
 from smtui.plan import Plan, RecentChanges, plan_sync
-from smtui.records import (
-    CcmsSnapshot,
-    PortfolioSnapshot,
-)
+from smtui.records import CcmsSnapshot, PortfolioSnapshot
 from smtui.store import Store
-from smtui.views import (
-    PlanPreview,
-)
+from smtui.views import PlanPreview
 
 
 def plan_for(

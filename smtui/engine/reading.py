@@ -7,13 +7,11 @@ from contextlib import contextmanager
 
 from smtui.connectors import ApiError, CcmsClient, NotFoundError, PortfolioClient
 from smtui.engine.errors import EngineError
-from smtui.records import (
-    CcmsSnapshot,
-    PortfolioSnapshot,
-)
+from smtui.records import CcmsSnapshot, PortfolioSnapshot
 from smtui.store import ServiceConfig, Store
 from smtui.tokens import TokenError, TokenSource, read_token
 
+#: Called with one line for each step of a long read, for a front end to show.
 Progress = Callable[[str], None]
 
 

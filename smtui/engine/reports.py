@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from smtui import rules
 from smtui.engine.errors import EngineError
@@ -12,12 +11,7 @@ from smtui.engine.planning import plan_for
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
 from smtui.store import RunRecord, Store, StoreError
-from smtui.views import (
-    OpEvent,
-    RunSummary,
-)
-
-Progress = Callable[[str], None]
+from smtui.views import OpEvent, RunSummary
 
 
 def run_summary(record: RunRecord) -> RunSummary:

@@ -8,7 +8,6 @@ import getpass
 import os
 import re
 import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,11 +17,7 @@ from smtui.engine.errors import EngineError
 from smtui.store import ServiceConfig, Store, StoreError
 from smtui.store import open_store as _open_store
 from smtui.tokens import TokenError, TokenSource, read_token
-from smtui.views import (
-    ServiceSummary,
-)
-
-Progress = Callable[[str], None]
+from smtui.views import ServiceSummary
 
 
 def host_name() -> str:

@@ -14,21 +14,13 @@ from smtui.engine.errors import EngineError, NotSetUp, StalePlan
 from smtui.engine.lease import Lease, hold
 from smtui.engine.mapping import propose
 from smtui.engine.planning import plan_for
-from smtui.engine.reading import clients_for, read_both, require_on
+from smtui.engine.reading import Progress, clients_for, read_both, require_on
 from smtui.engine.reports import run_summary
 from smtui.engine.services import service_config, who_am_i
 from smtui.plan import Plan
-from smtui.records import (
-    CcmsSnapshot,
-    PortfolioSnapshot,
-)
+from smtui.records import CcmsSnapshot, PortfolioSnapshot
 from smtui.store import ServiceConfig, Store
-from smtui.views import (
-    OpEvent,
-    RunSummary,
-)
-
-Progress = Callable[[str], None]
+from smtui.views import OpEvent, RunSummary
 
 
 @dataclass(frozen=True, slots=True)

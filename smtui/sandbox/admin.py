@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -197,10 +196,5 @@ class AdminClient:
     def __enter__(self) -> AdminClient:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()

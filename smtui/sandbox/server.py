@@ -7,7 +7,6 @@ import datetime as dt
 import socket
 import threading
 import time
-from types import TracebackType
 
 import uvicorn
 from fastapi import FastAPI
@@ -82,12 +81,7 @@ class RunningSandbox:
     def __enter__(self) -> RunningSandbox:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.stop()
 
 
