@@ -12,12 +12,9 @@ settings of the installation.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from platformdirs import user_config_dir
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -26,22 +23,18 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from smtui.configfile import (
+    ENV_PREFIX,
+    ConfigError,
+    config_path,
+    env_value_set,
+    read_toml,
+)
 from smtui.records import DEFAULT_TIMEZONE
 
-ENV_PREFIX = "SMTUI_"
-CONFIG_ENV = "SMTUI_CONFIG"
+__all__ = ["ConfigError", "Settings", "Source", "config_path", "load_settings", "read_file"]
 
 Source = Literal["default", "file", "env", "--db"]
-
-
-class ConfigError(Exception):
-    """The config file or an SMTUI_ variable is unusable; the message is one line."""
-
-
-def config_path() -> Path:
-    """Where the config file is looked for: $SMTUI_CONFIG, else the user config dir."""
-    given = os.environ.get(CONFIG_ENV)
-    return Path(given).expanduser() if given else Path(user_config_dir("smtui")) / "config.toml"
 
 
 class Settings(BaseSettings):
@@ -83,21 +76,10 @@ class Settings(BaseSettings):
         return (init_settings, env_settings)
 
 
-def _env_value_set(name: str) -> bool:
-    return bool(os.environ.get(f"{ENV_PREFIX}{name.upper()}"))
-
-
 def read_file(path: Path) -> dict[str, Any]:
-    """The config file's table, {} when there is none; ConfigError when it is not TOML."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    """The config file's table, {} when there is none; ConfigError when it is not TOML or
+    names a setting smtui does not have."""
+    data = read_toml(path)
     unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
         known = ", ".join(Settings.model_fields)
@@ -110,7 +92,7 @@ def load_settings(db: str | None = None) -> tuple[Settings, dict[str, Source]]:
     path = config_path()
     from_file = read_file(path)
     # the environment wins over the file: drop file values the environment sets
-    values = {k: v for k, v in from_file.items() if not _env_value_set(k)}
+    values = {k: v for k, v in from_file.items() if not env_value_set(k)}
     if db:
         values["db"] = db
     try:
@@ -125,7 +107,7 @@ def load_settings(db: str | None = None) -> tuple[Settings, dict[str, Source]]:
     for name in Settings.model_fields:
         if name == "db" and db:
             sources[name] = "--db"
-        elif _env_value_set(name):
+        elif env_value_set(name):
             sources[name] = "env"
         elif name in from_file:
             sources[name] = "file"
@@ -138,5 +120,5 @@ def _one_line(exc: ValidationError, path: Path) -> str:
     err = exc.errors()[0]
     field = ".".join(str(p) for p in err["loc"]) or "settings"
     name = str(err["loc"][0]) if err["loc"] else ""
-    where = f"{ENV_PREFIX}{name.upper()}" if name and _env_value_set(name) else str(path)
+    where = f"{ENV_PREFIX}{name.upper()}" if name and env_value_set(name) else str(path)
     return f"{where}: {field}: {err['msg']}"

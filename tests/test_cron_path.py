@@ -8,6 +8,7 @@ import ast
 import datetime as dt
 import importlib
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +16,19 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
+from smtui.config import load_settings
+from smtui.configfile import database_setting
+from smtui.engine.due import surely_nothing_due
 from smtui.store import ServiceConfig, open_store
-from smtui.store.migrate import alembic_config, scripts
+from smtui.store.location import sqlite_file
+from smtui.store.migrate import alembic_config
+from smtui.store.revisions import scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 #: what only the paths that match, read the vendors, migrate or draw may load
 DEFERRED = ("numpy", "rapidfuzz", "httpx", "alembic", "textual", "fastapi", "uvicorn", "faker")
+#: and what the run that finds nothing due never needs: it asks the file with sqlite3
+NOT_WHEN_NOTHING_IS_DUE = ("sqlalchemy", "sqlmodel", "pydantic", "pydantic_settings")
 
 PROBE = """\
 import sys
@@ -80,7 +88,8 @@ def test_sync_all_with_nothing_due_defers_the_heavy_imports(tmp_path: Path) -> N
     _services(db)
     out, code, loaded = _cron(db, tmp_path)
     assert (out, code) == ("No service is due.\n", 0)
-    assert not loaded & set(DEFERRED), sorted(loaded & set(DEFERRED))
+    heavy = set(DEFERRED) | set(NOT_WHEN_NOTHING_IS_DUE)
+    assert not loaded & heavy, sorted(loaded & heavy)
 
 
 def test_a_due_service_still_gets_the_whole_sync(tmp_path: Path) -> None:
@@ -120,3 +129,78 @@ def test_a_lazy_facade_names_each_export_once_where_it_lives(package: str) -> No
         assert getattr(module, name) is getattr(importlib.import_module(home), name), name
     with pytest.raises(AttributeError, match="no_such_name"):
         module.no_such_name  # noqa: B018
+
+
+def test_the_file_and_the_store_agree_on_what_is_due(tmp_path: Path) -> None:
+    """The cron path's sqlite3 reading of the file says "nothing due" exactly when the store's
+    own query finds nothing, for services due, not yet due, never synced and turned off, at
+    times before, at and after each one is due."""
+    db = tmp_path / "cron.db"
+    _services(db, due="rimu")
+    with open_store(str(db)) as store:
+        store.update_service("rimu", set_up_at=None)  # not set up: never due
+        store.add_service(
+            ServiceConfig(
+                name="matai",
+                ccms_url="http://127.0.0.1:9/ccms/matai",
+                portfolio_url="http://127.0.0.1:9/portfolio/matai",
+                ccms_token_env="SMTUI_CCMS_TOKEN",
+                portfolio_token_env="SMTUI_PORTFOLIO_TOKEN",
+            )
+        )
+        store.update_service("matai", set_up_at=dt.datetime.now(dt.UTC), state="active")
+        dues = [store.next_due(n) for n in ("kowhai", "matai")]
+        moments = [dt.datetime.now(dt.UTC) + dt.timedelta(hours=h) for h in (-30, 0, 13, 100)]
+        moments += [d + dt.timedelta(seconds=s) for d in dues if d for s in (-1, 0, 1)]
+        seen = set()
+        for now in moments:
+            expected = not store.due_services(now)
+            seen.add(expected)
+            assert surely_nothing_due(str(db), now) is expected, (now, store.due_services(now))
+    assert seen == {True, False}  # both answers were tried
+
+
+def test_anything_unusual_takes_the_full_path(tmp_path: Path) -> None:
+    """Only a SQLite store at this smtui's head is read by the cheap path; anything else gets
+    the full one, which migrates it, reports it or opens the right database."""
+    db = tmp_path / "cron.db"
+    _services(db)
+    assert surely_nothing_due(str(db))
+    assert not surely_nothing_due(str(tmp_path / "missing.db"))
+    assert not surely_nothing_due("postgresql+psycopg://smtui@127.0.0.1:5432/smtui")
+    assert not surely_nothing_due(f"sqlite:///{db}?timeout=1")
+    assert sqlite_file(f"sqlite:///{db}") == db
+    with sqlite3.connect(db) as conn:  # an older schema: the full path migrates it
+        conn.execute("UPDATE alembic_version SET version_num = '0001'")
+    assert not surely_nothing_due(str(db))
+    (tmp_path / "junk.db").write_bytes(b"not a database" * 100)
+    assert not surely_nothing_due(str(tmp_path / "junk.db"))
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "file"),
+    [
+        (None, None, None),
+        ("/x/flag.db", "/x/env.db", "/x/file.db"),
+        (None, "/x/env.db", "/x/file.db"),
+        (None, None, "/x/file.db"),
+        (None, "", "/x/file.db"),
+        (None, "postgresql+psycopg://u@h/db", None),
+    ],
+)
+def test_the_cheap_path_finds_the_database_the_settings_name(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: str | None,
+    env: str | None,
+    file: str | None,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'db = "{file}"\n' if file else "")
+    monkeypatch.setenv("SMTUI_CONFIG", str(config))
+    if env is None:
+        monkeypatch.delenv("SMTUI_DB", raising=False)
+    else:
+        monkeypatch.setenv("SMTUI_DB", env)
+    settings, _ = load_settings(flag)
+    assert database_setting(flag) == settings.db

@@ -33,7 +33,7 @@ def config_show(ctx: Ctx, as_json: bool) -> None:
     echo(f"{'config file':12} {path}" + ("" if path.exists() else " (none)"))
     for key, value in values.items():
         if key == "db" and value is None:
-            from smtui.store.connect import default_path
+            from smtui.store.location import default_path
 
             value = str(default_path())
         if isinstance(value, dict):

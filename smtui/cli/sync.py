@@ -63,6 +63,26 @@ def refresh(ctx: Ctx, name: str, as_json: bool) -> None:
         fail("the read was incomplete; nothing will be archived or removed from it")
 
 
+def _surely_nothing_due(ctx: Ctx) -> bool:
+    """The hourly cron run's common case, answered from the SQLite file with the standard
+    library before pydantic, SQLAlchemy or the engine are imported (smtui.store.due); any
+    doubt (another database, an old schema, an unusable config file) takes the full path."""
+    from smtui.configfile import ConfigError, database_setting
+    from smtui.engine.due import surely_nothing_due
+
+    try:
+        return surely_nothing_due(database_setting(ctx.db))
+    except ConfigError:
+        return False
+
+
+def _nothing_due(as_json: bool) -> None:
+    if as_json:
+        emit_json([])
+    else:
+        echo("No service is due.")
+
+
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("--all", "all_due", is_flag=True, help="Every enabled service that is due (cron).")
@@ -91,14 +111,14 @@ def sync(
         fail("give service names or --all, not both")
     if not all_due and not services:
         fail("name a service, or use --all for every service that is due")
+    if all_due and _surely_nothing_due(ctx):
+        _nothing_due(as_json)
+        return
     from smtui import engine
 
     names = engine.due_services(ctx.store) if all_due else list(services)
     if not names:
-        if as_json:
-            emit_json([])
-        else:
-            echo("No service is due.")
+        _nothing_due(as_json)
         return
     report: list[dict[str, Any]] = []
     code = EXIT_OK

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import (
@@ -19,15 +18,11 @@ from sqlalchemy.exc import (
 
 from smtui.store import postgres, sqlite
 from smtui.store.errors import DatabaseUnavailable, StoreError, one_line
+from smtui.store.location import default_path
 from smtui.store.migrate import upgrade_to_head
 from smtui.store.store import Store
 
 ENV_VAR = "SMTUI_DB"
-DEFAULT_FILENAME = "smtui.db"
-
-
-def default_path() -> Path:
-    return Path(platformdirs.user_data_dir("smtui")) / DEFAULT_FILENAME
 
 
 def resolve_url(value: str | None) -> URL:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +39,7 @@ from smtui.records import (
     ServiceSettings,
 )
 from smtui.store import postgres, snapshots
+from smtui.store.due import DUE_QUERY
 from smtui.store.entities import (
     OP_STATES,
     RUN_KINDS,
@@ -57,7 +59,17 @@ from smtui.store.errors import (
     ServiceExists,
     ServiceNotFound,
 )
-from smtui.store.tables import AUDIT, CHILD_MAP, LOCK, OP, ROOM_MAP, RUN, SERVICE, columns_for
+from smtui.store.tables import (
+    AUDIT,
+    CHILD_MAP,
+    LOCK,
+    OP,
+    ROOM_MAP,
+    RUN,
+    SERVICE,
+    UtcDateTime,
+    columns_for,
+)
 
 #: Execution option marking a transaction that will write; the SQLite module starts those with
 #: BEGIN IMMEDIATE. Other databases ignore it.
@@ -164,23 +176,16 @@ class Store:
         return self.get_service(name)
 
     def due_services(self, now: dt.datetime | None = None) -> list[str]:
-        """Enabled, set-up services due by ``now``, most overdue first: one indexed query.
+        """Enabled, set-up services due by ``now``, most overdue first: one indexed query,
+        the text the cron path also runs on the file alone (``smtui.store.due``).
 
         The same rule as ``engine.services.due_services`` (due at once after setup until a
         run succeeds, then one interval after the last success), without a transaction per
         service.
         """
-        query = (
-            select(SERVICE.c.name)
-            .where(
-                SERVICE.c.next_due_at <= (now or utcnow()),
-                SERVICE.c.enabled.is_(True),
-                SERVICE.c.set_up_at.is_not(None),
-            )
-            .order_by(SERVICE.c.next_due_at, SERVICE.c.name)
-        )
+        query = text(DUE_QUERY).bindparams(bindparam("now", type_=UtcDateTime()))
         with self._read() as conn:
-            return list(conn.scalars(query))
+            return list(conn.scalars(query, {"now": now or utcnow()}))
 
     def next_due(self, name: str) -> dt.datetime | None:
         """When the service is next due (None when off or not set up)."""
