@@ -429,11 +429,13 @@ def _one_edit(word: str, at: int, letter: str) -> str:
     st.integers(0, 20),
     st.integers(0, 20),
     st.sampled_from("aeiouxq"),
-    st.sampled_from(["typos", "swapped", "swapped-typo", "blank-first", "blank-child"]),
+    st.sampled_from(
+        ["typos", "swapped", "swapped-typo", "blank-first", "blank-child", "blank-typo"]
+    ),
     st.booleans(),
 )
 def test_pairs_that_cannot_be_missed_are_always_weighed(first, last, i, j, letter, how, dated):
-    """Born the same day, names swapped, or a blank given name: the pair is always weighed."""
+    """Born the same day, names swapped, or a blank name part: the pair is always weighed."""
     from smtui.match.candidates import nominate
     from smtui.match.evidence import child_person, profile_person
 
@@ -446,11 +448,12 @@ def test_pairs_that_cannot_be_missed_are_always_weighed(first, last, i, j, lette
         "swapped-typo": (p_last, first),
         "blank-first": ("", last),
         "blank-child": (first, last),
+        "blank-typo": (p_first, "") if i % 2 else ("", p_last),
     }[how]
     if how == "blank-child":
         kid = child("c1", "", last, born)
-    elif how == "typos" and not dated:
-        return  # a typo in both names and no birth date in common: nothing says it is one child
+    elif how in ("typos", "blank-typo") and not dated:
+        return  # a typo and no birth date in common: nothing says it is one child
     prof = profile("p1", *shown, born if dated else None)
     noise = [profile(f"p{k}", "Zed", "Quorra", D(2019, 1, k)) for k in range(2, 6)]
     pool = [profile_person(x) for x in [*noise, prof]]

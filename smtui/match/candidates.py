@@ -131,19 +131,10 @@ def nominate(
 def _by_blocks(children: Sequence[Person], profiles: Sequence[Person]) -> list[set[int]]:
     """Dictionary channels: names one edit per word apart, blank names, nicknames."""
     found = _by_one_edit(children, profiles)
-    # Most keys name a single profile, so a block is a bare position until a second profile
-    # joins it: tens of thousands fewer lists keep the cost linear.
     blocks: dict[str, int | list[int]] = {}
     for j, p in enumerate(profiles):
         for key in _profile_keys(p):
-            held = blocks.get(key)
-            if held is None:
-                blocks[key] = j
-            elif isinstance(held, int):
-                if held != j:
-                    blocks[key] = [held, j]
-            else:
-                held.append(j)
+            _index(blocks, key, j)
     get = blocks.get
     for c, bucket in zip(children, found, strict=True):
         for key in _child_keys(c, _givens(c)):
@@ -164,21 +155,22 @@ def _by_one_edit(children: Sequence[Person], profiles: Sequence[Person]) -> list
     letters (``kylie stanley`` / ``kyqie stanleu``: kylie~kyqie and sta, or kyl and
     stanley~stanleu); one part alone would put every Smith in one block.
     """
-    by_given: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
-    by_surname: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    blocks: dict[str, int | list[int]] = {}
+    given_words: set[str] = set()
+    surname_words: set[str] = set()
     for j, p in enumerate(profiles):
         for first in p.first[:1]:
             f3 = first[:_PREFIX]
             for word in p.last:  # as typed, and swapped: the surname word as the given name
                 w3 = word[:_PREFIX]
-                by_given[(first, w3)].append(j)
-                by_surname[(f3, word)].append(j)
-                by_given[(word, f3)].append(j)
-                by_surname[(w3, first)].append(j)
+                for key in (f"g{first}|{w3}", f"s{f3}|{word}", f"g{word}|{f3}", f"s{w3}|{first}"):
+                    _index(blocks, key, j)
+                given_words.update((first, word))
+                surname_words.update((first, word))
     givens = [_givens(c) for c in children]
-    near_given = _near_words(set().union(*givens), {g for g, _ in by_given})
-    near_surname = _near_words({w for c in children for w in c.last}, {w for _, w in by_surname})
-    none: list[int] = []
+    near_given = _near_words(set().union(*givens), given_words)
+    near_surname = _near_words({w for c in children for w in c.last}, surname_words)
+    get = blocks.get
     found: list[set[int]] = []
     for c, mine in zip(children, givens, strict=True):
         bucket: set[int] = set()
@@ -186,12 +178,31 @@ def _by_one_edit(children: Sequence[Person], profiles: Sequence[Person]) -> list
             g3 = given[:_PREFIX]
             for surname in c.last:
                 s3 = surname[:_PREFIX]
-                for g in near_given[given]:
-                    bucket.update(by_given.get((g, s3), none))
-                for w in near_surname[surname]:
-                    bucket.update(by_surname.get((g3, w), none))
+                keys = [f"g{g}|{s3}" for g in near_given[given]]
+                keys += [f"s{g3}|{w}" for w in near_surname[surname]]
+                for key in keys:
+                    hits = get(key)
+                    if hits is None:
+                        continue
+                    if isinstance(hits, int):
+                        bucket.add(hits)
+                    else:
+                        bucket.update(hits)
         found.append(bucket)
     return found
+
+
+def _index(blocks: dict[str, int | list[int]], key: str, j: int) -> None:
+    """Most keys name a single profile, so a block is a bare position until a second profile
+    joins it: tens of thousands fewer lists for the garbage collector to walk."""
+    held = blocks.get(key)
+    if held is None:
+        blocks[key] = j
+    elif isinstance(held, int):
+        if held != j:
+            blocks[key] = [held, j]
+    elif held[-1] != j:
+        held.append(j)
 
 
 def _by_birth_date(
@@ -215,16 +226,26 @@ def _by_birth_date(
                 cols.extend(hits)
     if not rows:
         return
-    # Names as typed and swapped, not sorted keys: a typo in a first letter reorders those. A
-    # surname alone against the other's whole name: where one side left the given name blank.
+    # Names as typed and swapped, not sorted keys: a typo in a first letter reorders those.
     typed = [" ".join(c.first + c.last) for c in children]
-    surnames = [" ".join(c.last) for c in children]
+    wanted = [typed[i] for i in rows]
     near = np.zeros(len(rows), dtype=bool)
-    for mine, swap in ((typed, False), (typed, True), (surnames, False)):
+    for swap in (False, True):
         shown = [_as_typed(p, swap) for p in profiles]
-        near |= _alike([mine[i] for i in rows], [shown[j] for j in cols])
-    profile_surnames = [" ".join(p.last) for p in profiles]
-    near |= _alike([typed[i] for i in rows], [profile_surnames[j] for j in cols])
+        near |= _alike(wanted, [shown[j] for j in cols])
+    # Where a part is blank on either side, the parts there are compared one by one.
+    whole_c = np.array([bool(c.first and c.last) for c in children], dtype=bool)
+    whole_p = np.array([bool(p.first and p.last) for p in profiles], dtype=bool)
+    one_blank = np.flatnonzero(~(whole_c[rows] & whole_p[cols]))
+    if len(one_blank):
+        kids = [children[rows[k]] for k in one_blank.tolist()]
+        offered = [profiles[cols[k]] for k in one_blank.tolist()]
+        parts = [(c.first, c.last) for c in kids], [(p.first, p.last) for p in offered]
+        for mine, theirs in ((0, 0), (1, 1), (0, 1), (1, 0)):
+            a = [" ".join(part[mine]) for part in parts[0]]
+            b = [" ".join(part[theirs]) for part in parts[1]]
+            typed_both = np.array([bool(x and y) for x, y in zip(a, b, strict=True)], dtype=bool)
+            near[one_blank] |= _alike(a, b) & typed_both
     for k in np.flatnonzero(near).tolist():
         found[rows[k]].add(cols[k])
 
@@ -234,7 +255,8 @@ def _alike(a: list[str], b: list[str]) -> np.ndarray:
     scores = process.cpdist(
         a, b, scorer=fuzz.ratio, score_cutoff=SAME_DATE_CUTOFF, dtype=np.uint8, workers=-1
     )
-    return np.asarray(scores > 0)
+    alike: np.ndarray = np.asarray(scores > 0)
+    return alike
 
 
 def _as_typed(p: Person, swap: bool) -> str:

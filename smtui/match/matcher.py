@@ -47,11 +47,18 @@ REPLACED_SHARE = 0.02  # above this share of replaced name parts, names alone ar
 
 def _twin_index(people: Sequence[Person]) -> dict[str, list[Person]]:
     """For each person, the others sharing a birth date and a surname word (twins, triplets)."""
-    groups: dict[tuple[object, str], list[Person]] = defaultdict(list)
+
+    def keys(person: Person) -> set[str]:
+        return (
+            {f"{person.birth_date}|{word}" for word in person.last} if person.birth_date else set()
+        )
+
+    shared = Counter(key for person in people for key in keys(person))
+    groups: dict[str, list[Person]] = defaultdict(list)
     for person in people:
-        if person.birth_date is not None:
-            for word in set(person.last):
-                groups[(person.birth_date, word)].append(person)
+        for key in keys(person):
+            if shared[key] > 1:  # only these: a list per person would be garbage to collect
+                groups[key].append(person)
     twins: dict[str, list[Person]] = defaultdict(list)
     for members in groups.values():
         if len(members) > 1:
