@@ -341,7 +341,7 @@ def _replaced_share(pairs: Sequence[Evidence]) -> float:
             replaced += 1
         elif "blank" not in kinds:
             agree += 1
-    return (replaced + 1) / (agree + replaced + 2)
+    return replaced / (agree + replaced) if replaced else 0.0
 
 
 def _link_unique_names(

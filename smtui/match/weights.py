@@ -6,8 +6,11 @@ an m probability (how often a true pair shows that level) learned by expectation
 the service's own candidate pairs, and a u probability (how often two different children do)
 measured on the service's own lists; exact names are adjusted by how common the name is.
 
-The probability only *promotes* a reviewable pair to a link when it is overwhelming and nothing
-vetoes it; the guards in the matcher still decide twins, siblings and namesakes.
+The matcher uses the probability in three places, each able only to move a pair one step: a
+reviewable pair becomes a link when it is overwhelming and nothing vetoes it, a pair the tiers
+call implausible is shown to a person when it is likely, and a name unique in both lists links
+without a birth date only when its names are trusted. The guards in the matcher still decide
+twins, siblings and namesakes.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class Weights:
         return probability(self.log_odds(ev, child, profile))
 
     def log_odds(self, ev: Evidence, child: Person, profile: Person) -> float:
+        """The same as log-odds, which add up: the matcher moves its bars on this scale."""
         f, s, d = levels(ev)
         ratio = self.log_ratio
         odds = self.prior + float(ratio[0][f] + ratio[1][s] + ratio[2][d])
@@ -80,6 +84,7 @@ class Weights:
 
 
 def probability(log_odds: float) -> float:
+    """Log-odds to a probability, without overflowing for pairs that are certain either way."""
     return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, log_odds))))
 
 
