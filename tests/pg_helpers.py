@@ -1,10 +1,11 @@
 """A fresh PostgreSQL database per test, on the server named by ``SMTUI_TEST_DB``.
 
 ``SMTUI_TEST_DB=postgresql+psycopg://user@127.0.0.1:PORT/db`` runs the whole suite on a real
-server (``.ci/run`` starts a throwaway one); the role needs CREATEDB. Each test that uses a store
-(the ``store_url`` fixture, tests/conftest.py) gets its own database (``CREATE DATABASE …
-TEMPLATE template0``), so tests never see each other's rows and a migration test starts from
-nothing; it is dropped afterwards.
+server (``.ci/run`` starts a throwaway one); the role needs CREATEDB (and pg_signal_backend, so
+that a drop need not wait for autovacuum). Each test that uses a store (the ``store_url``
+fixture, tests/conftest.py) gets its own database (``CREATE DATABASE … TEMPLATE template0``), so
+tests never see each other's rows and a migration test starts from nothing; it is dropped
+afterwards.
 
 Also the marks that say what a test is about: ``sqlite_only`` for SQLite itself (file bytes,
 WAL, pragmas, a damaged file), ``xfail_on_postgres`` for a product bug PostgreSQL shows, and
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,13 +80,28 @@ def create_database(url: str, *, timezone: str | None = None, template: str | No
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-def drop_database(url: str) -> None:
-    """Drop a database made by create_database, disconnecting whoever is still on it."""
+def drop_database(url: str, *, attempts: int = 40) -> None:
+    """Drop a database made by create_database, disconnecting whoever is still on it.
+
+    An autovacuum worker on the database has no role, so a role without pg_signal_backend may
+    not terminate it (``must be a member of the role whose process is being terminated``):
+    then the drop is tried again, for up to ten seconds, until the worker has finished.
+    """
     target = sa.make_url(url)
     engine = _admin_engine(target.set(database=sa.make_url(server_url() or url).database))
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+        for attempt in range(attempts):
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql(
+                        f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'
+                    )
+                return
+            except sa.exc.DBAPIError as exc:
+                busy = getattr(exc.orig, "sqlstate", None) in ("42501", "55006")
+                if not busy or attempt == attempts - 1:
+                    raise
+                time.sleep(0.25)
     finally:
         engine.dispose()
 
