@@ -207,46 +207,49 @@ def _weigh(
     whether a pair's names alone may link it (``_names_alone``)."""
     child_twins = _twin_index(all_children)
     profile_twins = _twin_index(free_profiles)
+    no_twins: list[Person] = []
     options: dict[str, list[Evidence]] = {}
     contradicted: dict[str, Evidence] = {}
-    pairs: list[tuple[Evidence, Person, Person]] = []
-    doubtful: list[tuple[Evidence, Person, Person]] = []
+    doubtful: list[Evidence] = []
     untwinned: list[Evidence] = []
     for child, found in zip(open_children, nominate(open_children, free_profiles), strict=True):
         mine: list[Evidence] = []
+        twins_c = child_twins.get(child.id, no_twins)
         for j in found:
             profile = free_profiles[j]
-            twins = child_twins.get(child.id, []), profile_twins.get(profile.id, [])
-            ev = _guard_twins(assess(child, profile), *twins)
-            if not (twins[0] or twins[1]):
+            twins_p = profile_twins.get(profile.id, no_twins)
+            ev = _guard_twins(assess(child, profile), twins_c, twins_p)
+            if not (twins_c or twins_p):
                 untwinned.append(ev)
             if ev.tier >= REVIEW:
                 mine.append(ev)
-                pairs.append((ev, child, profile))
             elif ev.dob != "far":
-                doubtful.append((ev, child, profile))
+                doubtful.append(ev)
             elif ev.strong:
                 prior = contradicted.get(child.id)
                 if prior is None or rank(ev) < rank(prior):
                     contradicted[child.id] = ev
         options[child.id] = mine
-    weights = learn(open_children, free_profiles, [ev for ev, _, _ in pairs])
-    odds: dict[tuple[str, str], float] = {}
+    weights = learn(open_children, free_profiles, [ev for mine in options.values() for ev in mine])
+    odds: dict[str, dict[str, float]] = {}
     if weights is not None:
         names = _known_names(all_children, free_profiles)
-        odds = {(ev.child_id, ev.profile_id): weights.log_odds(ev, c, p) for ev, c, p in pairs}
-        promoted = {
-            key: ev._replace(tier=LINK, basis="weighed")
-            for ev, child, profile in pairs
-            if probability(odds[key := (ev.child_id, ev.profile_id)]) >= PROMOTE_P
-            and _promotable(ev, child, profile, names)
-        }
-        if promoted:
-            for child_id, mine in options.items():
-                options[child_id] = [promoted.get((child_id, ev.profile_id), ev) for ev in mine]
-        for ev, child, profile in doubtful:  # names the tiers call too far apart, but likely
+        child_of = {c.id: c for c in open_children}
+        profile_of = {p.id: p for p in free_profiles}
+        for child_id, mine in options.items():
+            child = child_of[child_id]
+            odds[child_id] = mine_odds = {}
+            for n, ev in enumerate(mine):
+                profile = profile_of[ev.profile_id]
+                mine_odds[ev.profile_id] = weights.log_odds(ev, child, profile)
+                if probability(mine_odds[ev.profile_id]) >= PROMOTE_P and _promotable(
+                    ev, child, profile, names
+                ):
+                    mine[n] = ev._replace(tier=LINK, basis="weighed")
+        for ev in doubtful:  # names the tiers call too far apart, but likely
+            child, profile = child_of[ev.child_id], profile_of[ev.profile_id]
             if weights.probability(ev, child, profile) >= REVIEW_P:
-                twins = child_twins.get(child.id, []), profile_twins.get(profile.id, [])
+                twins = child_twins.get(child.id, no_twins), profile_twins.get(profile.id, no_twins)
                 options[ev.child_id].append(_guard_twins(ev._replace(tier=REVIEW), *twins))
     for mine in options.values():
         mine.sort(key=rank)
@@ -254,7 +257,7 @@ def _weigh(
 
 
 def _names_alone(
-    pairs: Sequence[Evidence], odds: Mapping[tuple[str, str], float]
+    pairs: Sequence[Evidence], odds: Mapping[str, Mapping[str, float]]
 ) -> Callable[[Evidence], bool]:
     """Whether a name unique in both lists may link a pair with no birth date to compare.
 
@@ -268,7 +271,7 @@ def _names_alone(
     if replaced <= REPLACED_SHARE:
         return lambda ev: True
     bar = math.log(PROMOTE_P / (1 - PROMOTE_P)) + math.log(replaced)
-    return lambda ev: odds.get((ev.child_id, ev.profile_id), -math.inf) >= bar
+    return lambda ev: odds.get(ev.child_id, {}).get(ev.profile_id, -math.inf) >= bar
 
 
 def _known_names(children: Sequence[Person], profiles: Sequence[Person]) -> set[str]:
