@@ -35,7 +35,7 @@ def _word(i: int, salt: str) -> str:
     return "".join(chr(97 + b % 26) for b in digest[:7]).capitalize()
 
 
-def _people(n: int, start: dt.date = START, step: int = 10):
+def _people(n: int, start: dt.date = START, step: int = 10) -> list[tuple[str, str, dt.date]]:
     """Made-up children born every ``step`` days: by default spread over years, as in a service."""
     return [
         (_word(i, "given"), _word(i, "family"), start + dt.timedelta(i * step)) for i in range(n)
@@ -64,8 +64,9 @@ def _service(
     return {p.child_id: p for p in got}
 
 
-def test_a_shared_birth_date_says_more_where_birth_dates_span_decades():
-    """Its weight comes from how many children share a birthday, counted, not sampled."""
+def test_a_shared_birth_date_says_more_where_few_children_share_one():
+    """Its weight comes from how many children share each birthday, counted, not sampled: a
+    sample of random pairs rarely sees a shared birthday, and its floor said far too little."""
 
     def same_date_weight(days: int) -> float:
         people = [
