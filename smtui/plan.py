@@ -8,7 +8,6 @@ apply performs it. The rules live in smtui.rules and docs/sync-rules.md.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import json
 from array import array
@@ -28,7 +27,7 @@ from smtui.records import (
     RoomMapping,
     ServiceSettings,
 )
-from smtui.rules import first_occurrences, target_rooms_from_firsts, window
+from smtui.rules import first_occurrences, integrated, target_rooms_from_firsts, window
 
 # In apply order: a record a person moved away from gives up its CCMS id before another takes
 # it (the portfolio refuses one id on two live records), rooms exist before children are put in
@@ -67,8 +66,8 @@ class Operation:
     After success apply records: create_room / link_room / unarchive_room -> RoomMapping(room_id,
     portfolio room);
     create_profile / link_profile / update_profile -> ChildMapping(child_id, 'link', profile_id)
-    with synced_* set to the CCMS values (Plan.synced). An update_profile with no PATCH fields
-    only records them: the portfolio already agrees.
+    with synced_* set to the child's CCMS values. An update_profile with no PATCH fields only
+    records them: the portfolio already agrees.
     """
 
     id: str
@@ -117,16 +116,6 @@ class RecentChanges:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncedFields:
-    """CCMS values to store as ChildMapping.synced_* once the child's profile op succeeds."""
-
-    child_id: str
-    first_name: str
-    last_name: str
-    birth_date: dt.date | None
-
-
-@dataclass(frozen=True, slots=True)
 class Plan:
     """One sync's operations in apply order, with what a person must see before confirming."""
 
@@ -135,8 +124,6 @@ class Plan:
     as_of: dt.date
     warnings: tuple[PlanWarning, ...] = ()
     needs_review: tuple[str, ...] = ()
-    invitations_none: tuple[str, ...] = ()
-    synced: tuple[SyncedFields, ...] = ()
 
     @property
     def held(self) -> tuple[Operation, ...]:
@@ -254,8 +241,8 @@ def _name(child: Child | None, profile: Profile | None, child_id: str) -> str:
 
 def field_changes(
     child: Child, mapping: ChildMapping, profile: Profile
-) -> tuple[tuple[tuple[str, Any], ...], SyncedFields]:
-    """Three-way carry-over: (fields to PATCH, synced values to record).
+) -> tuple[tuple[str, Any], ...]:
+    """Three-way carry-over: the fields to PATCH.
 
     A field is pushed when the CCMS value differs from the value last synced, so an educator's
     edit survives until the CCMS value changes. On first link (nothing synced yet) only empty
@@ -285,8 +272,7 @@ def field_changes(
         push = _empty(have[name]) if first_link else value not in (last[name], have[name])
         if push:
             changes.append((name, _jsonable(value)))
-    synced = SyncedFields(child.id, child.first_name, child.last_name, child.birth_date)
-    return tuple(changes), synced
+    return tuple(changes)
 
 
 @dataclass(eq=False, repr=False)
@@ -309,12 +295,11 @@ class _Planner:
         self.archive_rooms: list[Operation] = []
         self.warnings: list[PlanWarning] = []
         self.needs_review: list[str] = []
-        self.invitations_none: list[str] = []
-        self.synced: list[SyncedFields] = []
         self.waiting_for_room: list[tuple[str, str]] = []  # (child id, name)
         self.ccms_rooms = {r.id: r for r in self.ccms.rooms}
         self.prooms: dict[str, PortfolioRoom] = {r.id: r for r in self.portfolio.rooms}
         self.profiles: dict[str, Profile] = {p.id: p for p in self.portfolio.profiles}
+        self.live_profiles = {p.id for p in self.portfolio.profiles if not p.archived}
         # CCMS room id -> portfolio room id, None when created in this plan
         self.managed: dict[str, str | None] = {}
         self.managed_pids: dict[str, str] = {}  # portfolio room id -> CCMS room id
@@ -607,10 +592,8 @@ class _Planner:
             replaced = carrier if carrier is not None and carrier.id != profile.id else None
             if replaced is not None:
                 self._release_profile(child, replaced, cid, f"linked to {profile.id} instead")
-            if not profile.archived:
+            if integrated(m, self.live_profiles):
                 self.integrated += 1
-                if profile.invitation_status == "none":
-                    self.invitations_none.append(profile.id)
             if active and child is not None:
                 self._linked_child(child, m, profile, adopted=False, replaced=replaced)
             elif not profile.archived:
@@ -673,9 +656,6 @@ class _Planner:
                 ),
             )
         )
-        self.synced.append(
-            SyncedFields(child.id, child.first_name, child.last_name, child.birth_date)
-        )
 
     def _linked_child(
         self,
@@ -689,11 +669,9 @@ class _Planner:
         cid, pid = child.id, profile.id
         name = f"{child.first_name} {child.last_name}".strip() or cid
         recorded = (m.synced_first_name, m.synced_last_name, m.synced_birth_date)
-        if recorded == (child.first_name, child.last_name, child.birth_date):
-            changes: tuple[tuple[str, Any], ...] = ()  # nothing changed in the CCMS: fast path
-            synced = None
-        else:
-            changes, synced = field_changes(child, m, profile)
+        # the CCMS values differ from the ones last recorded (or none are): the op records them
+        to_record = recorded != (child.first_name, child.last_name, child.birth_date)
+        changes = field_changes(child, m, profile) if to_record else ()
         if profile.external_ref != cid or adopted:
             how = " (found by its external reference)" if adopted else ""
             label = (
@@ -710,7 +688,7 @@ class _Planner:
                     fields=(("external_ref", cid), *changes),
                 )
             )
-        elif synced is not None:
+        elif to_record:
             # With no field to PATCH the op still records the synced values after success, so
             # a later CCMS change is recognised as one.
             what = ", ".join(n.replace("_", " ") for n, _ in changes)
@@ -724,8 +702,6 @@ class _Planner:
                     fields=changes,
                 )
             )
-        if synced is not None:
-            self.synced.append(synced)
         if profile.archived:
             self.ops.append(
                 make_operation(
@@ -893,27 +869,15 @@ def plan_sync(
     ``as_of`` is the service's local date (rules.today_in). ``approve=True`` is a person's
     go-ahead for archives over the thresholds; it never overrides the incomplete-read guard.
     """
-    # Planning allocates hundreds of thousands of short-lived tuples and no cycles; left on,
-    # the collector would re-traverse every record of both snapshots again and again.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        recent = recent or RecentChanges()
-        p = _Planner(ccms, portfolio, child_maps, room_maps, settings, as_of, recent)
-        p.plan_rooms()
-        p.plan_children()
-        p.apply_safety(approve)
-        fingerprint = p.fingerprint()
-    finally:
-        if collecting:
-            gc.enable()
+    p = _Planner(ccms, portfolio, child_maps, room_maps, settings, as_of, recent or RecentChanges())
+    p.plan_rooms()
+    p.plan_children()
+    p.apply_safety(approve)
     ops = sorted(p.ops, key=lambda op: (_ORDER[op.kind], op.id))
     return Plan(
         operations=tuple(ops),
-        fingerprint=fingerprint,
+        fingerprint=p.fingerprint(),
         as_of=as_of,
         warnings=tuple(p.warnings),
         needs_review=tuple(sorted(p.needs_review)),
-        invitations_none=tuple(sorted(p.invitations_none)),
-        synced=tuple(sorted(p.synced, key=lambda s: s.child_id)),
     )

@@ -10,13 +10,12 @@ See docs/sync-rules.md for the rules in prose with worked examples.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from smtui.records import Booking, Child, PortfolioRoom, Profile, Room, RoomMapping
+from smtui.records import Booking, Child, ChildMapping, Profile
 
 WINDOW_DAYS = 42  # the current week and the five following
-_DAY = dt.timedelta(days=1)
 _WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -232,23 +231,6 @@ def room_removal_date(bookings: Iterable[Booking], room_id: str, as_of: dt.date)
     return as_of if candidate == first_monday else candidate
 
 
-def room_last_active_day(
-    bookings: Iterable[Booking], room_id: str, as_of: dt.date
-) -> dt.date | None:
-    """The room's last booked day before it goes inactive (its removal date), searching history.
-
-    None when the room never goes inactive or never had a booking. For an already-inactive room
-    this is "no bookings since DATE"; for an active one it is the last day that keeps it active.
-    """
-    own = [b for b in bookings if b.room_id == room_id and _is_live(b)]
-    removal = room_removal_date(own, room_id, as_of)
-    if removal is None:
-        return None
-    cutoff = removal - _DAY
-    found = [d for b in own if (d := last_occurrence(b, dt.date.min, cutoff)) is not None]
-    return max(found) if found else None
-
-
 # --- children ------------------------------------------------------------------------------
 
 
@@ -283,6 +265,22 @@ def target_rooms_from_firsts(
 
 
 # --- explanations (the engine's `smtui explain`) ---------------------------------------------
+
+
+def integrated(mapping: ChildMapping, live_profiles: Container[str]) -> bool:
+    """Whether a child is in the integration: a sync linked it (its CCMS values are recorded as
+    synced) to a profile that is live in the portfolio (there, and not archived). A leaver
+    counts until its profile is archived; a child before setup, to review, not to add, or
+    linked by a person and not synced since does not.
+
+    The one rule behind the holds' percentages, the suspicious-read check, the services'
+    "integrated" count and the families not yet invited.
+    """
+    return (
+        mapping.action == "link"
+        and mapping.synced_first_name is not None
+        and mapping.profile_id in live_profiles
+    )
 
 
 def describe_booking(b: Booking) -> str:
@@ -353,42 +351,4 @@ def explain_child(
                 )
         return lines
     lines.append(f"no booking from {start.isoformat()} to {end.isoformat()}: rooms left unchanged")
-    return lines
-
-
-def explain_room(
-    room: Room,
-    bookings: Iterable[Booking],
-    as_of: dt.date,
-    *,
-    mapping: RoomMapping | None = None,
-    portfolio_room: PortfolioRoom | None = None,
-) -> list[str]:
-    """Human lines saying whether a room is active and whether and when it will be removed.
-
-    ``bookings`` may be all of the service's bookings: only the room's are read.
-    """
-    own = [b for b in bookings if b.room_id == room.id]
-    start, end = window(as_of)
-    count = sum(count_occurrences(b, start, end) for b in own)
-    span = f"from {start.isoformat()} to {end.isoformat()}"
-    if count:
-        lines = [f"active: {count} booked day(s) {span}"]
-    else:
-        last = room_last_active_day(own, room.id, as_of)
-        since = f" (last booked day {last.isoformat()})" if last else ""
-        lines = [f"inactive: no bookings {span}{since}"]
-
-    if mapping is not None and mapping.action == "ignore":
-        lines.append("unlinked or not added by a person: never touched")
-    elif mapping is None or mapping.portfolio_room_id is None:
-        lines.append("will be created in the portfolio" if count else "created once booked")
-    elif portfolio_room is not None and portfolio_room.archived:
-        lines.append("archived in the portfolio" + ("; will be recreated" if count else ""))
-    elif not count:
-        lines.append("will be removed (archived) at the next sync")
-    elif (removal := room_removal_date(own, room.id, as_of)) is not None:
-        last = room_last_active_day(own, room.id, as_of)
-        tail = f" (last booked day {last.isoformat()})" if last else ""
-        lines.append(f"will be removed on {removal.isoformat()}{tail}")
     return lines

@@ -111,3 +111,21 @@ def test_explain_says_a_child_waiting_for_review_is_not_added(store) -> None:
     engine.set_children(store, SERVICE, [other.child_id], "ignore", who="tester")
     why = engine.explain(store, SERVICE, other.child_id, as_of=TODAY)
     assert "next sync: never touches this child (don't add)" in why
+
+
+def test_the_summary_counts_children_on_live_profiles_and_says_when_cron_syncs_next(
+    store, sandbox_world: RunningSandbox
+) -> None:
+    """The home screen's numbers: children linked to a live profile (the count the holds use)
+    and the time ``sync --all`` picks the service up (due at once after setup until a run
+    succeeds, then one interval after the last success)."""
+    before = engine.service_summary(store, SERVICE)
+    assert (before.integrated_children, before.next_due) == (0, None)  # not set up
+    engine.run_sync(store, SERVICE, setup=True, as_of=TODAY)
+    summary = engine.service_summary(store, SERVICE)
+    with PortfolioClient(sandbox_world.portfolio_url(SERVICE), sandbox_world.portfolio_token) as c:
+        linked = {p.external_ref for p in c.profiles().items if p.external_ref and not p.archived}
+    assert summary.integrated_children == len(linked) > 0
+    cfg, last_ok = engine.service_config(store, SERVICE), store.last_success(SERVICE)
+    due = cfg.set_up_at if last_ok is None else last_ok + dt.timedelta(hours=cfg.interval_hours)
+    assert summary.next_due == due and engine.due_services(store, due) == [SERVICE]

@@ -10,17 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtui.records import Booking, Child, PortfolioRoom, Profile, Room, RoomMapping
+from smtui.records import Booking, Child, Profile
 from smtui.rules import (
     child_target_rooms,
     count_occurrences,
     explain_child,
-    explain_room,
     first_occurrence,
     last_occurrence,
     occurrences,
     room_activity,
-    room_last_active_day,
     room_removal_date,
     today_in,
     week_monday,
@@ -139,7 +137,6 @@ def test_booking_ending_mid_window_sets_the_removal_date() -> None:
     b = booking("b3", "r-possums", D(2024, 1, 8), (1, 2, 3, 4, 5), end=D(2025, 3, 28))
     assert room_activity([b], AS_OF) == {"r-possums": 15}
     assert room_removal_date([b], "r-possums", AS_OF) == D(2025, 3, 31)
-    assert room_last_active_day([b], "r-possums", AS_OF) == D(2025, 3, 28)
     assert room_activity([b], D(2025, 3, 30)) == {"r-possums": 5}  # Sunday: still active
     assert room_activity([b], D(2025, 3, 31)) == {}
 
@@ -157,10 +154,8 @@ def test_six_clear_weeks_remove_a_room_even_if_it_is_booked_again_later() -> Non
 def test_open_ended_booking_means_never_removed_and_inactive_means_removed_now() -> None:
     forever = booking("b1", "r-possums", D(2024, 1, 1), (3,), every=2)
     assert room_removal_date([forever], "r-possums", AS_OF) is None
-    assert room_last_active_day([forever], "r-possums", AS_OF) is None
     gone = booking("b2", "r-koalas", D(2024, 1, 1), (3,), end=D(2025, 2, 26))
     assert room_removal_date([gone], "r-koalas", AS_OF) == AS_OF
-    assert room_last_active_day([gone], "r-koalas", AS_OF) == D(2025, 2, 26)
 
 
 # --- children ------------------------------------------------------------------------------
@@ -225,26 +220,6 @@ def test_explain_child_says_when_a_leaver_left_and_what_happens_to_the_profile()
     archived = Profile("p1", "Ava", "Ngata", None, archived=True)
     lines = explain_child(back, [], ROOM_NAMES, AS_OF, profile=archived)
     assert lines[0] == "returning: active in the CCMS again, so its profile will be unarchived"
-
-
-def test_explain_room_warns_of_the_removal_date() -> None:
-    room = Room("r-possums", "Possums", STAMP)
-    b = booking("b3", "r-possums", D(2024, 1, 8), (1, 2, 3, 4, 5), end=D(2025, 3, 28))
-    linked = RoomMapping("r-possums", "link", "pr1")
-    proom = PortfolioRoom("pr1", "Possums", False, "r-possums")
-    assert explain_room(room, [b], AS_OF, mapping=linked, portfolio_room=proom) == [
-        "active: 15 booked day(s) from 2025-03-10 to 2025-04-20",
-        "will be removed on 2025-03-31 (last booked day 2025-03-28)",
-    ]
-    later = D(2025, 4, 2)
-    assert explain_room(room, [b], later, mapping=linked, portfolio_room=proom) == [
-        "inactive: no bookings from 2025-03-31 to 2025-05-11 (last booked day 2025-03-28)",
-        "will be removed (archived) at the next sync",
-    ]
-    unlinked = RoomMapping("r-possums", "ignore", "pr1")
-    assert explain_room(room, [b], later, mapping=unlinked)[1] == (
-        "unlinked or not added by a person: never touched"
-    )
 
 
 # --- properties against a naive reference ----------------------------------------------------
@@ -318,6 +293,3 @@ def test_removal_date_is_the_first_day_the_room_is_inactive(bs: list[Booking], a
         assert removal is None
         return
     assert removal == d
-    last = room_last_active_day(bs, "r-possums", as_of)
-    booked = [o for b in bs for o in naive_occurrences(b, BASE - dt.timedelta(200), d)]
-    assert last == (max(booked) if booked else None)

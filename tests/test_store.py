@@ -715,9 +715,9 @@ def test_remove_service_leaves_nothing_behind(store: Store) -> None:
 # --- what is due -----------------------------------------------------------------------------
 
 
-def test_due_services_is_one_query_with_the_engines_rule(store: Store) -> None:
-    from smtui.engine.services import due_services
-
+def test_due_services_is_due_at_once_after_setup_then_an_interval_after_success(
+    store: Store,
+) -> None:
     now = dt.datetime.now(dt.UTC)
     for name in ("fresh", "synced", "dry", "failed", "off", "never"):
         add(store, name)
@@ -731,10 +731,12 @@ def test_due_services_is_one_query_with_the_engines_rule(store: Store) -> None:
         )
         store.finish_run(run_id, result, {})
 
-    for when in (now, now + dt.timedelta(hours=11), now + dt.timedelta(hours=13)):
-        assert sorted(store.due_services(when)) == sorted(due_services(store, when)), when
     assert sorted(store.due_services(now)) == ["dry", "failed", "fresh"]
+    assert sorted(store.due_services(now + dt.timedelta(hours=11))) == ["dry", "failed", "fresh"]
     assert "synced" in store.due_services(now + dt.timedelta(hours=13))
+    synced_at = store.last_success("synced")
+    assert synced_at is not None
+    assert store.next_due("synced") == synced_at + dt.timedelta(hours=12)
     assert store.next_due("never") is None and store.next_due("off") is None
 
     store.update_service("synced", interval_hours=1)  # a shorter interval: due sooner

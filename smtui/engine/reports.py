@@ -104,13 +104,11 @@ def uninvited(store: Store, name: str) -> list[tuple[str, str]]:
     """(child name, profile id) of integrated live profiles whose family has no invitation."""
     ccms, portfolio = cached_snapshots(store, name)
     names = {c.id: full_name(c.first_name, c.last_name) for c in ccms.children}
-    linked = {
-        m.profile_id: m.child_id
-        for m in store.child_mappings(name).values()
-        if m.action == "link" and m.profile_id and m.synced_first_name is not None
-    }
+    live = {p.id: p for p in portfolio.profiles if not p.archived}
     return sorted(
-        (names.get(linked[p.id], linked[p.id]), p.id)
-        for p in portfolio.profiles
-        if p.id in linked and not p.archived and p.invitation_status == "none"
+        (names.get(m.child_id, m.child_id), m.profile_id)
+        for m in store.child_mappings(name).values()
+        if m.profile_id is not None
+        and rules.integrated(m, live)
+        and live[m.profile_id].invitation_status == "none"
     )

@@ -212,14 +212,8 @@ def _summary(store: Store, cfg: ServiceConfig) -> ServiceSummary:
     runs = store.runs(cfg.name, limit=1)
     last = runs[0] if runs else None
     maps = store.child_mappings(cfg.name)
-    archived = store.archived_profile_ids(cfg.name)
-    integrated = sum(  # leavers whose profile is archived are no longer in the integration
-        1
-        for m in maps.values()
-        if m.action == "link" and m.synced_first_name and m.profile_id not in archived
-    )
+    live = store.live_profile_ids(cfg.name)
     reviews = sum(1 for m in maps.values() if m.action == "review")
-    last_ok = store.last_success(cfg.name)
     if not cfg.enabled:
         state = "off"
     elif cfg.set_up_at is None:
@@ -232,16 +226,13 @@ def _summary(store: Store, cfg: ServiceConfig) -> ServiceSummary:
         state = "needs review"
     else:
         state = "active"
-    next_due = None
-    if cfg.enabled and cfg.set_up_at is not None:
-        next_due = (last_ok or cfg.set_up_at) + dt.timedelta(hours=cfg.interval_hours)
     return ServiceSummary(
         name=cfg.name,
         state=state,
-        integrated_children=integrated,
+        integrated_children=sum(1 for m in maps.values() if rules.integrated(m, live)),
         last_sync_at=last.finished_at or last.started_at if last else None,
         last_result=last.result if last else None,
-        next_due=next_due,
+        next_due=store.next_due(cfg.name),
         timezone=cfg.timezone,
     )
 
@@ -255,17 +246,6 @@ def service_summary(store: Store, name: str) -> ServiceSummary:
 
 
 def due_services(store: Store, now: dt.datetime | None = None) -> list[str]:
-    """Enabled, set-up services whose last success is older than their interval (cron's list)."""
-    now = now or dt.datetime.now(dt.UTC)
-    due = []
-    for cfg in store.list_services():
-        if not cfg.enabled or cfg.set_up_at is None:
-            continue
-        last_ok = store.last_success(cfg.name)
-        if last_ok is None or _aware(last_ok) + dt.timedelta(hours=cfg.interval_hours) <= now:
-            due.append(cfg.name)
-    return due
-
-
-def _aware(when: dt.datetime) -> dt.datetime:
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    """Enabled, set-up services due by ``now``, most overdue first (cron's list): the store
+    keeps each service's next due time (``Store.next_due``), so this is one query."""
+    return store.due_services(now)

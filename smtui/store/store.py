@@ -240,11 +240,11 @@ class Store:
         with self._read() as conn:
             return snapshots.load_portfolio(conn, _service_id(conn, service))
 
-    def archived_profile_ids(self, service: str) -> set[str]:
-        """Profiles archived in the last portfolio read: counting integrated children without
-        loading the whole snapshot (the home screen asks for every service)."""
+    def live_profile_ids(self, service: str) -> set[str]:
+        """Profiles not archived in the last portfolio read: counting integrated children
+        without loading the whole snapshot (the home screen asks for every service)."""
         with self._read() as conn:
-            return snapshots.archived_profile_ids(conn, _service_id(conn, service))
+            return snapshots.live_profile_ids(conn, _service_id(conn, service))
 
     def snapshot_read_at(self, service: str, side: Side) -> dt.datetime | None:
         """When the cached read of one side was taken, or None if there is none."""
