@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 
 import pytest
 
@@ -64,13 +65,15 @@ def _service(
     return {p.child_id: p for p in got}
 
 
-def test_a_shared_birth_date_says_more_where_few_children_share_one():
+def test_a_shared_birth_date_weighs_what_the_lists_say_about_shared_birthdays():
     """Its weight comes from how many children share each birthday, counted, not sampled: a
-    sample of random pairs rarely sees a shared birthday, and its floor said far too little."""
+    sample of random pairs rarely sees a shared birthday, and its floor said far too little.
+    Where every birthday is shared by two children, a shared birthday says exactly half as much
+    (log 2 less) as where none is."""
 
     def same_date_weight(days: int) -> float:
         people = [
-            (g, f, START + dt.timedelta(i % days)) for i, (g, f, _) in enumerate(_people(300))
+            (g, f, START + dt.timedelta(i % days)) for i, (g, f, _) in enumerate(_people(600))
         ]
         kids = [child_person(child(f"c{i}", *p)) for i, p in enumerate(people)]
         profs = [profile_person(profile(f"p{i}", *p)) for i, p in enumerate(people)]
@@ -78,7 +81,9 @@ def test_a_shared_birth_date_says_more_where_few_children_share_one():
         assert weights is not None
         return float(weights.log_ratio[2][DOB_LEVELS.index("same")])
 
-    assert same_date_weight(days=300) > same_date_weight(days=20) + 2.0
+    assert same_date_weight(days=600) - same_date_weight(days=300) == pytest.approx(
+        math.log(2), abs=0.01
+    )
 
 
 def test_a_profile_without_a_given_name_links_on_surname_and_birth_date():
