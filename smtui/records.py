@@ -3,7 +3,8 @@
 The two HTTP contracts are expressed as these dataclasses: the sandbox serves them, the connectors
 validate responses into them (pydantic validates dataclasses), the store caches them, and the pure
 engine (match, rules, plan) computes over them. Keeping one definition means a contract change is
-one edit, and the pure core never sees an ORM row or an HTTP response.
+one edit, and the pure core never sees an ORM row or an HTTP response. What a bearer token may
+look like lives here too, below the token sources and the clients that both check it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ChildStatus = Literal["active", "inactive", "archived"]
 BookingKind = Literal["permanent", "casual"]
 BookingStatus = Literal["placed", "suspended", "cancelled"]
 InvitationStatus = Literal["none", "pending", "accepted"]
+
 
 # --- CCMS ("Storypark Manage"): read-only to us --------------------------------------------
 
@@ -172,3 +174,25 @@ class ServiceSettings:
     hold_window_days: float = 7.0
     #: a complete CCMS child list this much smaller than the integrated count is suspect
     suspicious_drop_pct: float = 50.0
+
+
+# --- What a bearer token may look like --------------------------------------------------
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent as a bearer token, in words that never quote it, or None.
+
+    A token is one line of printable ASCII (space to ``~``): it goes into an HTTP header, and
+    httpx would otherwise fail with an error that prints the whole header. Here, below both,
+    because where a token comes from (smtui.tokens) and the clients that send it
+    (smtui.connectors) both refuse one that is not. Positions are 1-based characters of the
+    stripped token; they say where to look without showing what is there.
+    """
+    for index, char in enumerate(token, start=1):
+        if char in "\r\n":
+            return f"holds more than one line (a line break at character {index})"
+        if not char.isascii():
+            return f"holds a non-ASCII character (at character {index})"
+        if not char.isprintable():
+            return f"holds a control character (at character {index})"
+    return None

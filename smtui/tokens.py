@@ -13,6 +13,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from smtui.records import token_problem
+
 # A bearer token is at most a few kilobytes; a bigger file is the wrong file, not a token.
 MAX_TOKEN_FILE_BYTES = 16 * 1024
 
@@ -128,19 +130,3 @@ def _from_file(path: Path, system_label: str) -> str:
             f"{system_label} token file {path} {problem}: it must hold the token alone, on one line"
         )
     return token
-
-
-def token_problem(token: str) -> str | None:
-    """Why ``token`` cannot be sent as a bearer token, in words that never quote it, or None.
-
-    A token is one line of printable ASCII (space to ``~``). Positions are 1-based characters
-    of the stripped token; they say where to look without showing what is there.
-    """
-    for index, char in enumerate(token, start=1):
-        if char in "\r\n":
-            return f"holds more than one line (a line break at character {index})"
-        if not char.isascii():
-            return f"holds a non-ASCII character (at character {index})"
-        if not char.isprintable():
-            return f"holds a control character (at character {index})"
-    return None

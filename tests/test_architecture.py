@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +17,14 @@ def test_import_contracts_hold() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layers_contract_makes_no_exceptions() -> None:
+    """An import across the layers is fixed in the design (the token shape check moved below
+    both tokens and connectors, into records), never listed as an ignored import."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (layers,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    assert layers.get("ignore_imports", []) == []
 
 
 def test_headless_commands_do_not_load_textual() -> None:

@@ -40,7 +40,7 @@ from tenacity import (
 )
 
 from smtui.connectors import errors
-from smtui.tokens import token_problem
+from smtui.records import token_problem
 
 T = TypeVar("T")
 
