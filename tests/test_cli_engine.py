@@ -51,6 +51,9 @@ def test_match_two_csv_files(tmp_path: Path) -> None:
     assert "Liz" in rows["c1"]["reason"]
     assert rows["c2"]["target_id"] == "p2" and rows["c2"]["action"] in ("link", "review")
     assert (rows["c3"]["action"], rows["c3"]["target_id"]) == ("create", "")
+    counts = {a: sum(r["action"] == a for r in rows.values()) for a in ("create", "link", "review")}
+    said = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
+    assert result.stderr == f"{said} -> {out}\n"  # how many of each, on stderr
 
 
 def test_match_refuses_a_bad_csv_in_one_line(tmp_path: Path) -> None:
@@ -58,10 +61,12 @@ def test_match_refuses_a_bad_csv_in_one_line(tmp_path: Path) -> None:
     source.write_text("id,first_name,last_name,preferred_name,birth_date\nc1,Ava,Ng,,2021-13-01\n")
     target = tmp_path / "profiles.csv"
     target.write_text("id,first_name,last_name,birth_date\n")
-    result = run_cli("match", str(source), str(target), db=tmp_path / "s.db")
+    out = tmp_path / "proposals.csv"
+    result = run_cli("match", str(source), str(target), "--out", str(out), db=tmp_path / "s.db")
     assert result.returncode == 1
     assert "line 2" in result.stderr and "2021-13-01" in result.stderr
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert not out.exists()  # both files are read before anything is written
 
 
 def test_mapping_export_edit_import_and_a_bad_row_changes_nothing(

@@ -24,17 +24,8 @@ def match(source: Path, target: Path, out: Path | None) -> None:
     Dates are YYYY-MM-DD and may be empty. Output columns:
     source_id,action,target_id,score,reason (action: link, review or create).
     """
-    # the matcher itself (no engine call: nothing here touches a store or a vendor system)
-    from smtui.match import match_children
-    from smtui.match.csvio import read_children_csv, read_profiles_csv, write_proposals_csv
+    from smtui.engine.matching import match_csv
 
-    proposals = match_children(read_children_csv(source), read_profiles_csv(target))
-    if out is None:
-        write_proposals_csv(proposals, sys.stdout)
-        return
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        write_proposals_csv(proposals, fh)
-    counts: dict[str, int] = {}
-    for p in proposals:
-        counts[p.action] = counts.get(p.action, 0) + 1
-    echo(", ".join(f"{n} {a}" for a, n in sorted(counts.items())) + f" -> {out}", err=True)
+    counts = match_csv(source, target, sys.stdout if out is None else out)
+    if out is not None:
+        echo(", ".join(f"{n} {a}" for a, n in counts.items()) + f" -> {out}", err=True)
