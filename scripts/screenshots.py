@@ -50,7 +50,7 @@ async def settle(pilot: Pilot) -> None:
 async def open_service(pilot: Pilot, name: str) -> None:
     await settle(pilot)
     table = pilot.app.screen.query_one("#services")
-    names = [str(k.value) for k in table.rows]
+    names = list(table.order)
     table.move_cursor(row=names.index(name))
     await pilot.press("enter")
     await settle(pilot)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import lru_cache
 
+from rich.console import JustifyMethod
 from rich.text import Text
 
+from smtui.engine.session import RoomWeeksRow
 from smtui.views import ChildRow, RoomRow, RunSummary, ServiceSummary
 
 NAME_WIDTH = 22
@@ -44,6 +47,7 @@ OP_STATE_STYLES = {
     "not_started": "dim",
 }
 MARK = "●"
+BARS = "▁▂▃▄▅▆▇█"
 
 
 def plain(value: str | None, width: int | None = None, style: str = "") -> Text:
@@ -103,21 +107,37 @@ def service_cells(s: ServiceSummary, now: dt.datetime) -> tuple[Text, ...]:
     )
 
 
+@lru_cache(maxsize=16384)
+def _cell(
+    value: str, width: int | None = None, style: str = "", justify: JustifyMethod = "left"
+) -> Text:
+    """A cell for a value, made once: the grids hold thousands of rows sharing a few hundred
+    values (actions, reasons, dates, rooms), and a bulk edit re-makes every row it touched.
+    Shared between rows, so never changed in place (the grid draws copies)."""
+    text = plain(value, width, style)
+    text.justify = justify
+    return text
+
+
+MARKED = Text(MARK, style="bold yellow")
+UNMARKED = Text(" ", style="bold yellow")
+
+
 def child_cells(row: ChildRow, marked: bool) -> tuple[Text, ...]:
     action = ACTION_LABELS.get(row.action, row.action)
     if row.changed:
         action += " *"
     return (
-        Text(MARK if marked else " ", style="bold yellow"),
-        plain(row.name, NAME_WIDTH),
-        Text(row.birth_date.isoformat() if row.birth_date else "-"),
-        Text(action, style=ACTION_STYLES.get(row.action, "")),
+        MARKED if marked else UNMARKED,
+        _cell(row.name, NAME_WIDTH),
+        _cell(row.birth_date.isoformat() if row.birth_date else "-"),
+        _cell(action, None, ACTION_STYLES.get(row.action, "")),
         # profile and reason whole: the grid cuts them to the room it has, so a wide screen
         # shows them in full
-        plain(row.profile_name or ""),
-        Text(f"{row.score:.0f}" if row.score else "", justify="right"),
-        plain(row.reason, None, "dim"),
-        plain(", ".join(row.rooms), NAME_WIDTH),
+        _cell(row.profile_name or ""),
+        _cell(f"{row.score:.0f}" if row.score else "", None, "", "right"),
+        _cell(row.reason, None, "dim"),
+        _cell(", ".join(row.rooms), NAME_WIDTH),
     )
 
 
@@ -129,16 +149,32 @@ def room_action(row: RoomRow) -> str:
     return ACTION_LABELS.get(row.action, row.action)
 
 
-def room_cells(row: RoomRow) -> tuple[Text, ...]:
-    removal = Text("")
+def week_bars(weeks: tuple[int, ...], at_risk: bool) -> Text:
+    """A room's sessions per week, this week first, one bar each against its own busiest week
+    (so a room running out shows it, however small); an empty week is a dot. Yellow when the
+    room is heading for removal."""
+    top = max(weeks, default=0)
+    bars = Text(no_wrap=True)
+    for n in weeks:
+        if n == 0:
+            bars.append("·", style="dim")
+        else:
+            level = min(len(BARS) - 1, -(-n * len(BARS) // top) - 1)  # ceil, so 1 shows
+            bars.append(BARS[level], style="yellow" if at_risk else "green")
+    return bars
+
+
+def room_cells(row: RoomWeeksRow) -> tuple[Text, ...]:
+    removal = Text("", no_wrap=True, overflow="ellipsis")
     if row.removal_date is not None:
-        removal = Text(row.removal_date.isoformat(), style="bold red")
+        removal.append(row.removal_date.isoformat(), style="bold red")
+        removal.append(" unless unlinked", style="dim")
     return (
         plain(row.name, NAME_WIDTH),
         Text(room_action(row), style=ACTION_STYLES.get(row.action, "")),
         plain(row.portfolio_room_name or "", NAME_WIDTH),
-        Text("yes" if row.active else "no", style="" if row.active else "dim"),
-        Text(str(row.occurrences_in_window), justify="right"),
+        week_bars(row.weeks, row.removal_date is not None),
+        Text(f"{row.occurrences_in_window:,}", justify="right"),
         removal,
     )
 

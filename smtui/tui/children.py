@@ -1,13 +1,13 @@
 """The children grid: what will happen to each CCMS child, decided row by row or in bulk.
 
-DataTable has no multi-select, so marks are a set of row keys (child ids) plus a marker column.
-Every action applies to the marked rows, or to the cursor row when none is marked. Each engine
-edit returns the mappings it replaced; they go on an undo stack so ``u`` puts them back.
+The grid has no multi-select, so marks are a set of row keys (child ids) plus a marker column.
+Every action applies to the marked rows, or to the cursor row when none is marked. An action is
+an edit of the service's ``ServiceSession``: the grid shows it at once, the screen writes it and
+re-plans in a worker, and the session keeps what it replaced so ``u`` puts it back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,15 +17,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
-from textual.worker import Worker
+from textual.widgets import Input, Static
 
 from smtui import engine
-from smtui.records import ChildMapping
-from smtui.tui.cells import MARK, child_cells, haystack
+from smtui.engine.session import ServiceSession
+from smtui.tui.cells import MARKED, UNMARKED, child_cells, haystack
 from smtui.tui.dialogs import Dialog, LinesScreen
 from smtui.tui.fit import Col, FitTable
-from smtui.tui.picker import PickerScreen, candidate_choice, ranked
+from smtui.tui.picker import Choice, PickerScreen, candidate_choice, ranked
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import ChildRow
 
@@ -50,9 +49,11 @@ COLUMNS = (
     Col("reason", "Reason", rank=6, floor=16),
     Col("rooms", "Rooms", rank=7, floor=8),
 )
-#: Most rows the grid shows at once; DataTable paints 5,000 in well under a second (bench/).
+#: Most rows the grid holds at once (it draws only the lines in view: bench/bench_tui.py).
 MAX_ROWS = 5000
-SEARCH_DELAY = 0.12
+#: how long the cursor rests on a row before its link candidates are worked out (0.1-0.3 s of
+#: matching at 2,000 profiles, which opening the picker would otherwise wait for)
+PREFETCH_DELAY = 0.3
 
 
 def in_filter(row: ChildRow, key: str) -> bool:
@@ -61,14 +62,6 @@ def in_filter(row: ChildRow, key: str) -> bool:
     if key == "changed":
         return row.changed
     return row.action == key
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One undoable edit: what it was, and the mappings it replaced."""
-
-    label: str
-    previous: list[ChildMapping]
 
 
 class SearchInput(Input):
@@ -101,6 +94,9 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
 
     class Changed(Message):
         """The rows changed (an edit, an undo, a re-read): the screen's summary line follows."""
+
+    class Edited(Message):
+        """An edit or an undo changed the session: the screen writes it and re-plans."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_mark", "Mark", id="children.mark"),
@@ -136,13 +132,15 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.marks: set[str] = set()
         self.filter_key = "all"
         self.query_text = ""
-        self.undo_stack: list[Change] = []
         self.counts: dict[str, int] = {}
         self._cells: dict[str, tuple[Text, ...]] = {}
         self._cells_of: dict[str, ChildRow] = {}
-        self.busy = False
+        self.session: ServiceSession | None = None
+        #: a read or a sync is under way: its result replaces the session, so no edit now
+        self.frozen = False
         self.loaded = False
-        self._search_timer: Timer | None = None
+        self._filter_due = False
+        self._prefetch_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="child-filters")
@@ -158,12 +156,27 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
 
     # --- data ------------------------------------------------------------------------------
 
+    def show_session(self, session: ServiceSession | None) -> None:
+        """The service as just opened (None: nothing read, or turned off and purged)."""
+        self.session = session
+        self.set_rows(session.child_rows() if session else [])
+
+    def show_rows(self) -> None:
+        """The session's rows as they are now (after an edit, or once it is planned)."""
+        if self.session is not None:
+            self.set_rows(self.session.child_rows())
+
     def set_rows(self, rows: list[ChildRow]) -> None:
-        """Show a fresh read; the first load picks the filter that needs attention."""
+        """Show these rows; the first load picks the filter that needs attention. A row object
+        the grid had keeps its cells and search text (the session hands out new objects only
+        for rows that changed)."""
+        old, keys = self.by_id, self.search_keys
         self.rows = rows
         self.by_id = {r.child_id: r for r in rows}
         self.search_keys = {
-            r.child_id: haystack((r.name, r.profile_name, r.reason, *r.rooms, r.child_id))
+            r.child_id: keys[r.child_id]
+            if old.get(r.child_id) is r
+            else haystack((r.name, r.profile_name, r.reason, *r.rooms, r.child_id))
             for r in rows
         }
         if not self.loaded:
@@ -180,7 +193,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             self._cells[row.child_id] = cells
             self._cells_of[row.child_id] = row
         if row.child_id in self.marks:
-            return (Text(MARK, style="bold yellow"), *cells[1:])
+            return (MARKED, *cells[1:])
         return cells
 
     def matching(self) -> list[ChildRow]:
@@ -205,7 +218,11 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.show_status(len(matching))
 
     def show_status(self, matching: int | None = None) -> None:
-        counts = {key: sum(1 for r in self.rows if in_filter(r, key)) for key, _ in FILTERS}
+        counts = dict.fromkeys((key for key, _ in FILTERS), 0)
+        for r in self.rows:  # one pass: this runs on every mark
+            counts[r.action] = counts.get(r.action, 0) + 1
+            counts["changed"] += r.changed
+        counts["all"] = len(self.rows)
         self.counts = counts
         self.show_filter_bar()
         if matching is None:
@@ -224,8 +241,9 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             parts.append(f"{mark}: keys act on the shown ones, esc clears")
         elif self.query_text.strip():
             parts.append("esc clears the filter")
-        if self.undo_stack:
-            parts.append(f"u undo {self.undo_stack[-1].label}")
+        last = self.session.last_edit("children") if self.session else None
+        if last is not None:
+            parts.append(f"u undo {last.label}")
         if self.shown_keys:
             parts.append("w why")
         if any(self.by_id[k].changed for k in self.shown_keys):
@@ -243,6 +261,8 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             style = "reverse bold" if current else ""
             name = SHORT.get(key, label)
             n = f"{self.counts.get(key, 0):,}"
+            if key == "changed" and self.session is not None and not self.session.planned:
+                n = "…"  # the plan is being worked out
             if tier == 0:
                 bar.append(f" {i} {name} {n} ", style=style)
             elif tier == 1 or current:
@@ -283,7 +303,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         else:
             self.marks.discard(key)
         if key in self.grid.cells:  # a mark outside the filter has no cell to change
-            self.grid.set_cell(key, "mark", Text(MARK if on else " ", style="bold yellow"))
+            self.grid.set_cell(key, "mark", MARKED if on else UNMARKED)
 
     def action_toggle_mark(self) -> None:
         key = self.cursor_key()
@@ -342,11 +362,17 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.screen.set_focus(self.query_one(SearchInput))
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter at once, once per burst: keys already queued change the text before the
+        grid is filled, so a fast typist waits for one fill, not one per key."""
         event.stop()
         self.query_text = event.value
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search_timer = self.set_timer(SEARCH_DELAY, self.show)
+        if not self._filter_due:
+            self._filter_due = True
+            self.call_later(self.filter_now)
+
+    def filter_now(self) -> None:
+        self._filter_due = False
+        self.show()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -363,20 +389,35 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         if action == "clear":
             return bool(self.marks or self.query_text)
         if action == "undo":
-            return None if self.busy else bool(self.undo_stack)
+            has_undo = self.session is not None and self.session.last_edit("children")
+            return None if self.frozen else bool(has_undo)
         if action in ("accept", "link", "create", "ignore", "why"):
-            if self.busy or not self.shown_keys:
+            if self.frozen or self.session is None or not self.shown_keys:
                 return None
             if action == "link" and len(self.targets()) != 1:
                 return None
         return True
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_fit_table_row_selected(self, event: FitTable.RowSelected) -> None:
         event.stop()
         self.action_accept()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_fit_table_row_highlighted(self, event: FitTable.RowHighlighted) -> None:
+        """The footer follows the row; once the cursor rests, the row's link candidates are
+        worked out, so ``l`` opens the picker on them at once."""
         self.refresh_bindings()
+        if self._prefetch_timer is not None:
+            self._prefetch_timer.stop()
+        self._prefetch_timer = self.set_timer(PREFETCH_DELAY, self.prefetch_cursor)
+
+    def prefetch_cursor(self) -> None:
+        key = self.cursor_key()
+        if key is not None and self.session is not None and not self.frozen:
+            self.prefetch(self.session, key)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="children-prefetch")
+    def prefetch(self, session: ServiceSession, child_id: str) -> None:
+        session.candidates(child_id)
 
     def action_accept(self) -> None:
         if self.check_action("accept", ()) is not True:
@@ -399,26 +440,19 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
 
     def action_link(self) -> None:
         targets = self.targets()
+        session = self.session
+        if session is None:
+            return
         if len(targets) != 1:
             self.notify("Link one child at a time: clear the marks (esc) or mark just one")
             return
         child = self.by_id[targets[0]]
-        app = self.app
         names = {cid: row.name for cid, row in self.by_id.items()}
         owners: dict[str, str] = {}  # profile id -> the other child already linked to it
-
         current = child.profile_id if child.action == "link" else None
-        set_up = bool(getattr(self.screen, "set_up", False))
 
-        def state(other: str | None) -> str:
-            """A link another child has: in the portfolio already, or only proposed."""
-            row = self.by_id.get(other or "")
-            if row is None:
-                return ""
-            return "set up" if set_up and row.action == "link" and not row.changed else "proposed"
-
-        def load(query: str) -> list:
-            found = engine.profile_candidates(app.store, self.service, child.child_id, query)
+        def load(query: str) -> list[Choice]:
+            found = session.candidates(child.child_id, query)
             owners.update(
                 (c.profile_id, c.linked_to)
                 for c in found
@@ -429,7 +463,6 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
                 candidate_choice(
                     found[i],
                     names.get(found[i].linked_to or ""),
-                    linked_state=state(found[i].linked_to),
                     current=found[i].profile_id == current,
                 )
                 for i in order
@@ -467,42 +500,28 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             self.explain(key)
 
     def action_undo(self) -> None:
-        if self.undo_stack and not self.busy:
-            self.busy = True
-            self.restore(self.undo_stack.pop())
+        if self.session is None or self.frozen:
+            return
+        edit = self.session.undo("children")
+        if edit is not None:
+            self.show_rows()
+            self.notify(f"Undone: {edit.label}", timeout=3)
+            self.post_message(self.Edited())
 
     def edit(self, action: str, ids: list[str], label: str, profile_id: str | None = None) -> None:
-        if not ids or self.busy:
+        """Decide these rows in the session: shown now, written and planned by the screen."""
+        if not ids or self.session is None or self.frozen:
             return
-        self.busy = True
-        self.refresh_bindings()
-        self.apply_edit(action, ids, label, profile_id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="children-edit")
-    def apply_edit(self, action: str, ids: list[str], label: str, profile_id: str | None) -> None:
-        app = self.app
-        previous = engine.set_children(
-            app.store, self.service, ids, action, profile_id=profile_id, who=app.who
-        )
-        rows = engine.child_rows(app.store, self.service, as_of=app.as_of)
-        app.call_from_thread(self.edited, Change(f"{label} ({len(previous)})", previous), rows)
-
-    def edited(self, change: Change, rows: list[ChildRow]) -> None:
-        if change.previous:
-            self.undo_stack.append(change)
-        self.set_rows(rows)
-        self.notify(f"{change.label}: done", timeout=3)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="children-edit")
-    def restore(self, change: Change) -> None:
-        app = self.app
-        engine.restore_children(app.store, self.service, change.previous, who=app.who)
-        rows = engine.child_rows(app.store, self.service, as_of=app.as_of)
-        app.call_from_thread(self.restored, change, rows)
-
-    def restored(self, change: Change, rows: list[ChildRow]) -> None:
-        self.set_rows(rows)
-        self.notify(f"Undone: {change.label}", timeout=3)
+        try:
+            done = self.session.set_children(
+                ids, action, profile_id=profile_id, label=f"{label} ({len(ids)})"
+            )
+        except engine.EngineError as exc:
+            self.app.report_error(exc)
+            return
+        self.show_rows()
+        self.notify(f"{done.label}: done", timeout=3)
+        self.post_message(self.Edited())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="children-why")
     def explain(self, child_id: str) -> None:
@@ -510,8 +529,3 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         lines = engine.explain(app.store, self.service, child_id, as_of=app.as_of)
         title = f"Why: {self.by_id[child_id].name}"
         app.call_from_thread(app.push_screen, LinesScreen(title, lines))
-
-    def work_finished(self, worker: Worker) -> None:
-        if worker.group == "children-edit":
-            self.busy = False
-            self.refresh_bindings()

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, DataTable, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 
 from smtui.tui.cells import plain
 from smtui.tui.fit import Col, FitTable
@@ -212,9 +212,9 @@ class ConfirmPlanScreen(Dialog):
             )
         grids.first().set_rows(rows)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_fit_table_row_selected(self, event: FitTable.RowSelected) -> None:
         event.stop()
-        kind = str(event.row_key.value)
+        kind = event.key
         ops = [(label, change) for k, label, change in self.preview.operations if k == kind]
         self.app.push_screen(PlanKindScreen(kind, ops, self.preview.counts.get(kind, len(ops))))
 

@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker
 
 from smtui import engine
@@ -149,13 +149,12 @@ class HomeScreen(ReportsWorkerErrors, Screen):
             return None if self.syncing or self.selected() is None else True
         return True
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_fit_table_row_highlighted(self, event: FitTable.RowHighlighted) -> None:
         self.refresh_bindings()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_fit_table_row_selected(self, event: FitTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.app.push_screen(ServiceScreen(str(event.row_key.value)))
+        self.app.push_screen(ServiceScreen(event.key))
 
     def action_add(self) -> None:
         def added(name: str | None) -> None:

@@ -19,9 +19,9 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from smtui.engine.session import ProfileChoice
 from smtui.tui.cells import plain
 from smtui.tui.working import ReportsWorkerErrors
-from smtui.views import Candidate
 
 Choice = tuple[str, Text]
 Loader = Callable[[str], list[Choice]]
@@ -48,16 +48,16 @@ def ranked(query: str, items: list[tuple[str, str]], current: str | None) -> lis
     )
 
 
+INVITATIONS = {"none": "not invited", "pending": "invitation pending", "accepted": "invited"}
+
+
 def candidate_choice(
-    c: Candidate,
-    linked_name: str | None = None,
-    *,
-    linked_state: str = "",
-    current: bool = False,
+    c: ProfileChoice, linked_name: str | None = None, *, current: bool = False
 ) -> Choice:
-    """One picker entry on two lines: name, birth date and score, then a detail line (id, birth
-    date, archived, who it is linked to and whether that link is set up or only proposed), so
-    two profiles with the same name and birth date never look the same."""
+    """One picker entry on two lines: name, birth date and score, then a detail line (id, who
+    it is linked to and whether that link is set up in the portfolio or only proposed, its
+    rooms, the parents' invitation, live or archived), so two profiles with the same name and
+    birth date never look the same."""
     name = plain(c.name, NAME, "bold")
     name.set_length(NAME)
     line = Text.assemble(
@@ -81,10 +81,12 @@ def candidate_choice(
     if c.linked_to:
         detail.append(" · linked to ")
         detail.append_text(plain(linked_name or c.linked_to, NAME))
-        if linked_state:
-            detail.append(f" ({linked_state})", style="yellow")
+        detail.append(" (set up)" if c.link_set_up else " (proposed)", style="yellow")
     else:
         detail.append(" · not linked")
+    detail.append(" · ")
+    detail.append_text(plain(", ".join(c.rooms) or "no room", 40))
+    detail.append(f" · {INVITATIONS.get(c.invitation, c.invitation)}")
     detail.append(" · archived" if c.archived else " · live")
     if not c.birth_date:
         detail.append(" · no birth date")

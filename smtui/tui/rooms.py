@@ -1,7 +1,9 @@
-"""The rooms grid: each CCMS room, whether it is in use, and what the sync does with it.
+"""The rooms grid: each CCMS room, its bookings week by week, and what the sync does with it.
 
-A room with no bookings in the window shows the date it will be removed; unlinking it (``n``)
-tells the engine to leave it alone, e.g. over a holiday closure, and ``L`` relinks it.
+A room with no bookings in the current and next five weeks is removed (docs/sync-rules.md): each
+room shows its sessions in those six weeks as a bar per week, so one running out of bookings is
+seen weeks before, and the date it will be removed unless a person unlinks it (``n``, e.g. over
+a holiday closure; ``L`` relinks it). Edits go through the screen's ``ServiceSession``.
 """
 
 from __future__ import annotations
@@ -9,29 +11,27 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
-from textual.worker import Worker
+from textual.message import Message
+from textual.widgets import Static
 
 from smtui import engine
-from smtui.records import RoomMapping
+from smtui.engine.session import RoomWeeksRow, ServiceSession
 from smtui.tui.cells import NAME_WIDTH, plain, room_cells
 from smtui.tui.fit import Col, FitTable
+from smtui.tui.node import SmtuiNode
 from smtui.tui.picker import Choice, PickerScreen, ranked
-from smtui.tui.working import ReportsWorkerErrors
-from smtui.views import RoomRow
 
 #: The mapping and the removal date first: narrow screens drop the highest ranks.
 COLUMNS = (
     Col("name", "CCMS room", rank=0, floor=12),
     Col("action", "Action", rank=1),
-    Col("portfolio", "Portfolio room", rank=3, floor=12),
-    Col("active", "Active", rank=5),
-    Col("occurrences", "Sessions", rank=4),
-    Col("removal", "Removed on", rank=2),
+    Col("portfolio", "Portfolio room", rank=4, floor=12),
+    Col("weeks", "6 weeks", rank=3),
+    Col("occurrences", "Sessions", rank=5),
+    Col("removal", "Removed on", rank=2, floor=10),
 )
 
 
@@ -46,7 +46,7 @@ def room_choice(name: str, linked_from: str | None, *, current: bool = False) ->
     return line
 
 
-class RoomsPane(ReportsWorkerErrors, Vertical):
+class RoomsPane(SmtuiNode, Vertical):
     HELP_SECTION = "Rooms"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "link", "Link", id="rooms.link"),
@@ -57,13 +57,17 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         Binding("u", "undo", "Undo", show=False, id="rooms.undo"),  # the foot line offers it
     ]
 
+    class Edited(Message):
+        """An edit or an undo changed the session: the screen writes it and re-plans."""
+
     def __init__(self, service: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.service = service
-        self.rows: list[RoomRow] = []
-        self.by_id: dict[str, RoomRow] = {}
-        self.undo_stack: list[tuple[str, list[RoomMapping]]] = []
-        self.busy = False
+        self.rows: list[RoomWeeksRow] = []
+        self.by_id: dict[str, RoomWeeksRow] = {}
+        self.session: ServiceSession | None = None
+        #: a read or a sync is under way: its result replaces the session, so no edit now
+        self.frozen = False
 
     def compose(self) -> ComposeResult:
         yield FitTable(COLUMNS, id="room-grid", cursor_type="row", zebra_stripes=True)
@@ -73,24 +77,43 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
     def grid(self) -> FitTable:
         return self.query_one("#room-grid", FitTable)
 
-    def set_rows(self, rows: list[RoomRow]) -> None:
+    def show_session(self, session: ServiceSession | None) -> None:
+        """The service as just opened: its rooms once their weeks are worked out (the screen
+        calls ``show_rows`` then, from the opening's first plan). Until then the rooms of an
+        earlier read stay, and the cursor on its room."""
+        self.session = session
+        if session is None or session.rooms_ready:
+            self.set_rows(session.room_rows() if session else [])
+        elif not self.rows:
+            foot = Text("working out each room's bookings…", style="dim")
+            self.query_one("#room-foot", Static).update(foot)
+
+    def show_rows(self) -> None:
+        if self.session is not None:
+            self.set_rows(self.session.room_rows())
+
+    def set_rows(self, rows: list[RoomWeeksRow]) -> None:
         self.rows = rows
         self.by_id = {r.room_id: r for r in rows}
         self.grid.set_rows([(r.room_id, room_cells(r)) for r in rows])
         at_risk = sum(1 for r in rows if r.removal_date is not None)
         parts = [f"{len(rows)} rooms"]
-        if self.undo_stack:
-            parts.append(f"u undo {self.undo_stack[-1][0]}")
+        last = self.session.last_edit("rooms") if self.session else None
+        if last is not None:
+            parts.append(f"u undo {last.label}")
         first = min((r.removal_date for r in rows if r.removal_date is not None), default=None)
         if at_risk and first is not None:
             parts.append(
                 f"{at_risk} removed from {first.isoformat()} unless unlinked (n keeps a room)"
             )
+        if rows and self.session is not None:
+            week = self.session.first_week.isoformat()
+            parts.append(f"bars: sessions a week, from the week of {week}")
         foot = Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
         self.query_one("#room-foot", Static).update(foot)
         self.refresh_bindings()
 
-    def cursor_row(self) -> RoomRow | None:
+    def cursor_row(self) -> RoomWeeksRow | None:
         key = self.grid.cursor_key()
         return None if key is None else self.by_id.get(key)
 
@@ -100,10 +123,10 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
         row = self.cursor_row()
         if action not in ("link", "set", "dont_add", "unlink", "undo"):
             return True
-        if self.busy or row is None:
+        if self.frozen or self.session is None or row is None:
             return None
         if action == "undo":
-            return bool(self.undo_stack)
+            return self.session.last_edit("rooms") is not None
         return {
             "link": True,
             "dont_add": row.action == "create",
@@ -113,23 +136,25 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
             else (row.action != "link" and row.portfolio_room_id is not None),
         }[action]
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_fit_table_row_highlighted(self, event: FitTable.RowHighlighted) -> None:
         self.refresh_bindings()
 
     def action_link(self) -> None:
         row = self.cursor_row()
-        if row is None:
+        session = self.session
+        if row is None or session is None:
             return
-        app = self.app
-        linked = {r.portfolio_room_id: r.name for r in self.rows if r.action == "link"}
-        rooms: list[tuple[str, str]] = []
+        linked = {  # portfolio room -> the other CCMS room linked to it
+            r.portfolio_room_id: r.name
+            for r in self.rows
+            if r.action == "link" and r.room_id != row.room_id
+        }
+        rooms = session.portfolio_rooms()
+        current = row.portfolio_room_id if row.action == "link" else None
 
         def load(query: str) -> list[Choice]:
-            if not rooms:  # read once (on the picker's worker thread), then filter per keystroke
-                rooms.extend(engine.portfolio_rooms(app.store, self.service))
             needle = query.casefold().strip()
             found = [(rid, name) for rid, name in rooms if needle in name.casefold()]
-            current = row.portfolio_room_id if row.action == "link" else None
             order = ranked(query, found, current)
             return [
                 (rid, room_choice(name, linked.get(rid), current=rid == current))
@@ -140,7 +165,7 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
             if room_id:
                 self.edit(row.room_id, "link", room_id, "link")
 
-        app.push_screen(
+        self.app.push_screen(
             PickerScreen(f"Link room {row.name} to which portfolio room?", load), chosen
         )
 
@@ -156,44 +181,27 @@ class RoomsPane(ReportsWorkerErrors, Vertical):
             self.edit(row.room_id, action, None, label or action)
 
     def edit(self, room_id: str, action: str, portfolio_room_id: str | None, label: str) -> None:
-        self.busy = True
-        self.refresh_bindings()
-        self.apply_edit(room_id, action, portfolio_room_id, label)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rooms-edit")
-    def apply_edit(
-        self, room_id: str, action: str, portfolio_room_id: str | None, label: str
-    ) -> None:
-        app = self.app
-        previous = engine.set_rooms(
-            app.store,
-            self.service,
-            [room_id],
-            action,
-            portfolio_room_id=portfolio_room_id,
-            who=app.who,
-        )
-        rows = engine.room_rows(app.store, self.service, as_of=app.as_of)
-        app.call_from_thread(self.edited, f"{label} {self.by_id[room_id].name}", previous, rows)
-
-    def edited(self, label: str, previous: list[RoomMapping], rows: list[RoomRow]) -> None:
-        self.undo_stack.append((label, previous))
-        self.set_rows(rows)
+        """Decide the room in the session: shown now, written and planned by the screen."""
+        if self.session is None or self.frozen:
+            return
+        try:
+            self.session.set_rooms(
+                [room_id],
+                action,
+                portfolio_room_id=portfolio_room_id,
+                label=f"{label} {self.by_id[room_id].name}",
+            )
+        except engine.EngineError as exc:
+            self.app.report_error(exc)
+            return
+        self.show_rows()
+        self.post_message(self.Edited())
 
     def action_undo(self) -> None:
-        if self.undo_stack:
-            self.busy = True
-            self.restore(*self.undo_stack.pop())
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rooms-edit")
-    def restore(self, label: str, previous: list[RoomMapping]) -> None:
-        app = self.app
-        engine.restore_rooms(app.store, self.service, previous, who=app.who)
-        rows = engine.room_rows(app.store, self.service, as_of=app.as_of)
-        app.call_from_thread(self.set_rows, rows)
-        app.call_from_thread(self.notify, f"Undone: {label}", timeout=3)
-
-    def work_finished(self, worker: Worker) -> None:
-        if worker.group == "rooms-edit":
-            self.busy = False
-            self.refresh_bindings()
+        if self.session is None or self.frozen:
+            return
+        edit = self.session.undo("rooms")
+        if edit is not None:
+            self.show_rows()
+            self.notify(f"Undone: {edit.label}", timeout=3)
+            self.post_message(self.Edited())

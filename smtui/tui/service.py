@@ -4,10 +4,16 @@ Tabs hold the children grid, the rooms grid, the sync log and the settings. Read
 and syncing run in thread workers that report progress into the activity bar and the live log, so
 the screen never freezes; a sync only starts after the person confirmed the exact plan
 (its fingerprint), and a plan that changed meanwhile is refused by the engine.
+
+The grids show an engine ``ServiceSession``, opened when the screen loads and again after a read,
+a sync, or a run from elsewhere: an edit in a grid changes the session at once, and the screen's
+``persist`` worker writes it and re-plans (the rows the next sync changes are marked when that is
+done). Leaving the screen waits for edits not yet written.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -21,17 +27,20 @@ from textual.widgets import (
     DataTable,
     Footer,
     Header,
+    Input,
     ProgressBar,
     Static,
     TabbedContent,
     TabPane,
 )
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from smtui import engine
+from smtui.engine.session import ServiceSession
 from smtui.tui.cells import STATE_STYLES, ago, run_counts
 from smtui.tui.children import ChildrenPane
 from smtui.tui.dialogs import ConfirmPlanScreen, Dialog, LinesScreen, UnsavedScreen
+from smtui.tui.fit import FitTable
 from smtui.tui.rooms import RoomsPane
 from smtui.tui.settings import SettingsPane
 from smtui.tui.synclog import SyncLogPane, event_line
@@ -81,6 +90,10 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         self.enabled = True
         self.busy: str | None = None
         self.syncing = False  # a run this screen started (not one from the services screen)
+        self.session: ServiceSession | None = None
+        #: the last run's end when the session was read: a later one (cron, another shell)
+        #: changed the portfolio and the mappings, and the session is read again
+        self.session_sync_at: dt.datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -109,26 +122,32 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, refresh: bool = False) -> None:
-        """Read the cached state; the first time a service is opened, read both systems."""
+        """Open the session on the cached read; the first time a service is opened, read both
+        systems first."""
         app = self.app
+        if self.session is not None:
+            self.session.save()  # what the person decided goes into the next read's proposals
         cfg = engine.service_config(app.store, self.service)
         if refresh:
             self.refresh_both()
+        session: ServiceSession | None
         try:
-            children = engine.child_rows(app.store, self.service, as_of=app.as_of)
-            rooms = engine.room_rows(app.store, self.service, as_of=app.as_of)
+            session = self.open_session()
         except engine.EngineError:
             if not cfg.enabled:  # turned off (and purged): nothing to show, nothing to read
-                children, rooms = [], []
+                session = None
             elif refresh or cfg.set_up_at is not None:
                 raise
             else:
                 self.refresh_both()
-                children = engine.child_rows(app.store, self.service, as_of=app.as_of)
-                rooms = engine.room_rows(app.store, self.service, as_of=app.as_of)
+                session = self.open_session()
         summary = engine.service_summary(app.store, self.service)
         cfg = engine.service_config(app.store, self.service)
-        app.call_from_thread(self.loaded, cfg, summary, children, rooms)
+        app.call_from_thread(self.loaded, cfg, summary, session)
+
+    def open_session(self) -> ServiceSession:
+        app = self.app
+        return ServiceSession.open(app.store, self.service, who=app.who, as_of=app.as_of)
 
     def refresh_both(self) -> None:
         app = self.app
@@ -143,12 +162,18 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
                 self.notify, "The read was incomplete: see the sync log", severity="warning"
             )
 
-    def loaded(self, cfg: Any, summary: ServiceSummary, children: list, rooms: list) -> None:
+    def loaded(self, cfg: Any, summary: ServiceSummary, session: ServiceSession | None) -> None:
         self.set_up = cfg.set_up_at is not None
         self.enabled = cfg.enabled
         self.summary = summary
-        self.query_one(ChildrenPane).set_rows(children)
-        self.query_one(RoomsPane).set_rows(rooms)
+        self.session = session
+        self.session_sync_at = summary.last_sync_at
+        self.query_one(ChildrenPane).show_session(session)
+        self.query_one(RoomsPane).show_session(session)
+        if session is not None:
+            # the first plan (which rows the next sync changes) once the rows are painted: it
+            # would take the processor from the first paint
+            self.call_after_refresh(self.persist)
         self.query_one(SettingsPane).show_config(cfg)
         self.show_status()
         if self.focused is None:
@@ -180,7 +205,10 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
     # --- activity ----------------------------------------------------------------------------
 
     def begin(self, line: str, total: float | None = None) -> None:
+        """Reading or syncing: the grids take no edit until it is done (its result replaces
+        the session they would be made on)."""
         self.busy = line
+        self.freeze(True)
         bar = self.query_one(ProgressBar)
         bar.update(total=total, progress=0)
         self.query_one("#activity").display = True
@@ -204,10 +232,53 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
     def work_finished(self, worker: Worker) -> None:
         if worker.group in ("load", "sync"):
             self.busy = None
+            self.freeze(False)
             self.syncing = self.syncing and worker.group != "sync"
             self.query_one("#activity").display = False
             self.show_status()  # a run started elsewhere may have begun or ended meanwhile
             self.refresh_bindings()
+
+    def freeze(self, on: bool) -> None:
+        for pane in (self.query_one(ChildrenPane), self.query_one(RoomsPane)):
+            pane.frozen = on
+            pane.refresh_bindings()
+
+    # --- edits -------------------------------------------------------------------------------
+
+    def on_children_pane_edited(self, event: ChildrenPane.Edited) -> None:
+        self.persist()
+
+    def on_rooms_pane_edited(self, event: RoomsPane.Edited) -> None:
+        self.persist()
+
+    @work(thread=True, exit_on_error=False, group="persist")
+    def persist(self) -> None:
+        """Write the session's new edits, then plan; the grids then mark what the next sync
+        changes. An edit made meanwhile has its own worker, which plans after it."""
+        session = self.session
+        if session is None:
+            return
+        session.save()
+        if session.pending:
+            return  # a newer edit's worker plans
+        session.room_rows()  # the first time, each room's weeks are worked out here
+        session.replan()
+        if session.planned and not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.replanned, session)
+
+    def replanned(self, session: ServiceSession) -> None:
+        if session is self.session:
+            self.query_one(ChildrenPane).show_rows()
+            self.query_one(RoomsPane).show_rows()
+
+    def on_unmount(self) -> None:
+        """Leaving the service (or the app) waits for edits not yet written, and for a write
+        under way (``save`` takes its turn after it)."""
+        if self.session is not None:
+            try:
+                self.session.save()
+            except Exception as exc:  # shown, and the screen still goes
+                self.app.report_error(exc)
 
     # --- keys --------------------------------------------------------------------------------
 
@@ -282,9 +353,12 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         if tab == "tab-settings" and last is not None:
             self.set_focus(last)  # back where the person was, not on the first field
             return
-        targets = pane.query(DataTable) or pane.query("Input")
-        if targets:
-            self.set_focus(targets.first())
+        # a grid, the sync log's runs, or the settings' first field
+        for kind in (FitTable, DataTable, Input):
+            found = pane.query(kind)
+            if found:
+                self.set_focus(found.first())
+                return
 
     def on_children_pane_changed(self, event: ChildrenPane.Changed) -> None:
         self.show_status()
@@ -311,6 +385,12 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         self.summary = summary
         self.set_up = set_up  # a setup from the CLI turns S from "Set up" into "Update"
         self.show_status()
+        ran_elsewhere = (
+            summary.last_sync_at != self.session_sync_at and summary.last_result != "running"
+        )
+        if ran_elsewhere and self.session is not None and not self.busy:
+            self.begin("Reading what the last run changed…")
+            self.load()
 
     # --- set up / update / approve -----------------------------------------------------------
 
@@ -322,9 +402,16 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
     def prepare(self) -> None:
+        """The plan to confirm: the session's, once its edits are written and planned (the
+        run refuses it if a fresh read plans anything else)."""
         app = self.app
+        session = self.session
+        if session is None:
+            preview = engine.preview(app.store, self.service, as_of=app.as_of)
+        else:
+            session.save()
+            preview = session.preview()
         check = engine.check_mapping(app.store, self.service)
-        preview = engine.preview(app.store, self.service, as_of=app.as_of)
         app.call_from_thread(self.prepared, check, preview)
 
     def prepared(self, check: engine.MappingCheck, preview: PlanPreview) -> None:
@@ -378,19 +465,26 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         def progress(line: str) -> None:
             app.call_from_thread(self.live, line)
 
-        if approve:
-            result = engine.approve_held(app.store, self.service, on_event=on_event, who=app.who)
-        else:
-            result = engine.run_sync(
-                app.store,
-                self.service,
-                fingerprint=fingerprint,
-                setup=not self.set_up,
-                as_of=app.as_of,
-                on_event=on_event,
-                progress=progress,
-                who=app.who,
-            )
+        try:
+            if approve:
+                result = engine.approve_held(
+                    app.store, self.service, on_event=on_event, who=app.who
+                )
+            else:
+                result = engine.run_sync(
+                    app.store,
+                    self.service,
+                    fingerprint=fingerprint,
+                    setup=not self.set_up,
+                    as_of=app.as_of,
+                    on_event=on_event,
+                    progress=progress,
+                    who=app.who,
+                )
+        except engine.EngineError:
+            # refused as stale, say: the run saved a fresh read, which the grids now show
+            self.load_after_sync()
+            raise
         run = result.run
         line = f"{self.service}: {run.result} (run {run.run_id}): "
         line += run_counts(run)
@@ -404,11 +498,13 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
     def load_after_sync(self) -> None:
         """Called on the sync thread: show what the run left behind."""
         app = self.app
-        children = engine.child_rows(app.store, self.service, as_of=app.as_of)
-        rooms = engine.room_rows(app.store, self.service, as_of=app.as_of)
+        try:
+            session: ServiceSession | None = self.open_session()
+        except engine.EngineError:  # a run that read nothing leaves nothing to show
+            session = self.session
         summary = engine.service_summary(app.store, self.service)
         cfg = engine.service_config(app.store, self.service)
-        app.call_from_thread(self.loaded, cfg, summary, children, rooms)
+        app.call_from_thread(self.loaded, cfg, summary, session)
         app.call_from_thread(self.query_one(SyncLogPane).load_history)
 
     def on_sync_log_pane_approve_requested(self, event: SyncLogPane.ApproveRequested) -> None:

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Log, Static
 
 from smtui import engine
-from smtui.tui.cells import OP_STATE_STYLES, RESULT_STYLES, haystack, plain, run_cells
+from smtui.tui.cells import BARS, OP_STATE_STYLES, RESULT_STYLES, haystack, plain, run_cells
 from smtui.tui.rundetail import RunDetailScreen
 from smtui.tui.working import ReportsWorkerErrors
 from smtui.views import OpEvent, RunSummary
@@ -35,7 +35,6 @@ def event_line(ev: OpEvent) -> str:
 
 
 STRIP_RUNS = 30
-BARS = "▁▂▃▄▅▆▇█"
 
 
 def run_strip(runs: list[RunSummary]) -> Text:

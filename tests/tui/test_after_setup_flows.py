@@ -40,7 +40,7 @@ async def test_create_on_a_linked_child_is_named_in_the_confirmation_and_done(
         pane = app.screen.query_one(ChildrenPane)
         await pilot.press("6")  # all children
         grid = pane.grid
-        grid.move_cursor(row=[str(k.value) for k in grid.rows].index(row.child_id))
+        grid.move_cursor(row=grid.order.index(row.child_id))
         await pilot.press("c")
         await settle(pilot)
         await pilot.press("S")

@@ -423,8 +423,13 @@ async def test_rooms_link_to_a_chosen_portfolio_room(
         await settle(pilot)
         picker = app.screen
         assert isinstance(picker, PickerScreen)
-        already = str(picker.query_one(OptionList).get_option(room.portfolio_room_id).prompt)
-        assert f"linked from {room.name}" in already, "the picker says which room uses it"
+        options = picker.query_one(OptionList)
+        assert options.get_option_at_index(0).id == room.portfolio_room_id, "its link first"
+        own = str(options.get_option(room.portfolio_room_id).prompt)
+        assert "current link" in own and "linked from" not in own
+        other = next(r for r in pane.rows if r.action == "link" and r.room_id != room.room_id)
+        taken = str(options.get_option(other.portfolio_room_id or "").prompt)
+        assert f"linked from {other.name}" in taken, "the picker says which room uses it"
         await pilot.press(*target_name.casefold()[:5])  # search narrows the list
         await settle(pilot)
         options = picker.query_one(OptionList)
@@ -521,6 +526,8 @@ async def test_a_sync_from_another_shell_shows_up_in_the_open_app(
         assert screen.summary.last_sync_at not in (None, last_before), "the header follows"
         assert screen.summary.last_sync_at == newest.finished_at
         assert screen.summary.integrated_children == integrated_before - 1, "the leaver left"
+        grid = screen.query_one(ChildrenPane)
+        assert grid.by_id[leaver.child_id].status == "inactive", "the grids read it again"
 
 
 async def test_home_filter_then_enter_opens_the_service(make_app: Callable[[], SmtuiApp]) -> None:

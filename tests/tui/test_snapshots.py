@@ -13,6 +13,9 @@ from typing import Any
 from textual.pilot import Pilot
 from tui_helpers import open_service, set_up_service, settle, steady
 
+from smtui import engine, rules
+from smtui.sandbox.admin import AdminClient
+from smtui.sandbox.server import RunningSandbox
 from smtui.tui.app import SmtuiApp
 
 SIZE = (100, 30)
@@ -41,6 +44,31 @@ def test_children_grid_with_marked_rows(
 
 
 def test_rooms_grid(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "gumnut-grove")
+        await pilot.press("f3")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_rooms_grid_with_a_room_running_out(
+    snap_compare: Any,
+    make_app: Callable[[], SmtuiApp],
+    store: Any,
+    sandbox_today: dt.date,
+    sandbox_world: RunningSandbox,
+    sandbox_admin: AdminClient,
+) -> None:
+    """Its bars stop after next week and it shows the Monday it goes, unless unlinked."""
+    set_up_service(store, "gumnut-grove", sandbox_today)
+    room = engine.room_rows(store, "gumnut-grove", as_of=sandbox_today)[1]
+    last_day = rules.week_monday(sandbox_today) + dt.timedelta(days=9)
+    for b in list(sandbox_world.world.service("gumnut-grove").bookings.values()):
+        if b.room_id == room.room_id and b.status == "placed":
+            sandbox_admin.end_booking("gumnut-grove", b.id, last_day)
+    engine.refresh(store, "gumnut-grove")
+
     async def run_before(pilot: Pilot) -> None:
         await open_service(pilot, "gumnut-grove")
         await pilot.press("f3")

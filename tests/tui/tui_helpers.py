@@ -39,7 +39,7 @@ async def open_service(pilot: Pilot, name: str) -> None:
     """From the home screen, put the cursor on ``name`` and open it."""
     await settle(pilot)
     table = pilot.app.screen.query_one("#services")
-    names = [str(k.value) for k in table.rows]
+    names = list(table.order)
     table.move_cursor(row=names.index(name))
     await pilot.press("enter")
     await settle(pilot)
