@@ -258,7 +258,12 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         session = self.session
         if session is None:
             return
-        session.save()
+        try:
+            session.save()
+        except Exception:
+            # the session took back what the store holds: the grids show that, and the error
+            self.app.call_from_thread(self.replanned, session)
+            raise
         if session.pending:
             return  # a newer edit's worker plans
         session.room_rows()  # the first time, each room's weeks are worked out here

@@ -159,3 +159,37 @@ async def test_a_plan_refused_as_stale_brings_the_fresh_read_to_the_grid(
         assert pane.by_id[linked.child_id].name.startswith("Renamed"), "the run's fresh read"
     run = engine.runs(store, SERVICE)[0]
     assert run.result == "failed" and "changed since the plan was shown" in run.message
+
+
+@pg_helpers.sqlite_only("holds SQLite's write lock past the store's busy timeout")
+async def test_an_edit_whose_write_fails_is_taken_back_from_the_grid(
+    make_app: Callable[[], SmtuiApp], store: Any, store_url: str, sandbox_today: dt.date
+) -> None:
+    """Another program keeps the database locked longer than the store waits: the edit shown
+    at once is not saved, so the grid goes back to what is, and there is nothing to undo."""
+    other = sqlite3.connect(store_url, isolation_level=None, check_same_thread=False)
+    app = make_app()
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await open_service(pilot, SERVICE)
+            pane = app.screen.query_one(ChildrenPane)
+            await pilot.press("6")
+            await settle(pilot)
+            key = pane.cursor_key()
+            assert key is not None
+            before = pane.by_id[key].action
+            other.execute("BEGIN IMMEDIATE")
+            await pilot.press("x" if before != "ignore" else "c")
+            assert pane.by_id[key].action != before, "shown at once"
+            for _ in range(150):  # the write gives up after the store's busy timeout (5 s)
+                await pilot.pause(0.1)
+                if pane.by_id[key].action == before:
+                    break
+            assert pane.by_id[key].action == before
+            assert pane.session is not None and pane.session.last_edit("children") is None
+            assert "u undo" not in str(pane.query_one("#child-foot").render())
+    finally:
+        other.rollback()
+        other.close()
+    actions = {r.child_id: r.action for r in engine.child_rows(store, SERVICE, as_of=sandbox_today)}
+    assert actions[key] == before
