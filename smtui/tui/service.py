@@ -91,6 +91,7 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
         self.busy: str | None = None
         self.syncing = False  # a run this screen started (not one from the services screen)
         self.session: ServiceSession | None = None
+        self.config: engine.ServiceConfig | None = None
         #: the last run's end when the session was read: a later one (cron, another shell)
         #: changed the portfolio and the mappings, and the session is read again
         self.session_sync_at: dt.datetime | None = None
@@ -105,8 +106,8 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
                 yield RoomsPane(self.service, id="rooms-pane")
             with TabPane("F4 Sync log", id="tab-log"):
                 yield SyncLogPane(self.service, id="log-pane")
-            with TabPane("F5 Settings", id="tab-settings"):
-                yield SettingsPane(self.service, id="settings-pane")
+            # the settings form is mounted once the grid is painted (see mount_settings)
+            yield TabPane("F5 Settings", id="tab-settings")
         with Vertical(id="activity"):
             yield ProgressBar(id="progress", show_eta=False)
             yield Static(id="activity-line")
@@ -174,10 +175,27 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
             # the first plan (which rows the next sync changes) once the rows are painted: it
             # would take the processor from the first paint
             self.call_after_refresh(self.persist)
-        self.query_one(SettingsPane).show_config(cfg)
+        self.config = cfg
+        settings = self.settings_pane()
+        if settings is not None:
+            settings.show_config(cfg)
+        else:
+            self.call_after_refresh(self.mount_settings)
         self.show_status()
         if self.focused is None:
             self.focus_tab(self.query_one(TabbedContent).active)
+
+    def settings_pane(self) -> SettingsPane | None:
+        found = self.query(SettingsPane)
+        return found.first() if found else None
+
+    def mount_settings(self) -> None:
+        """The settings form, after the grid's first paint: its fields and buttons cost as
+        much to mount as the rest of the screen, and nobody opens a service to look at them
+        first. It shows ``config`` as it mounts."""
+        if self.settings_pane() is None and self.config is not None:
+            pane = SettingsPane(self.service, config=self.config, id="settings-pane")
+            self.query_one("#tab-settings", TabPane).mount(pane)
 
     def show_status(self) -> None:
         s = self.summary
@@ -306,8 +324,8 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
     def leave_settings(self, then: Callable[[], object]) -> None:
         """Leaving the tab or the service with unsaved settings asks first: save, discard, or
         stay; a typed value is never silently kept-but-unsaved, nor silently lost."""
-        pane = self.query_one(SettingsPane)
-        if not pane.dirty:
+        pane = self.settings_pane()
+        if pane is None or not pane.dirty:
             then()
             return
 
@@ -354,7 +372,12 @@ class ServiceScreen(ReportsWorkerErrors, Screen):
 
     def focus_tab(self, tab: str) -> None:
         pane = self.query_one(f"#{tab}", TabPane)
-        last = self.query_one(SettingsPane).last_input
+        settings = self.settings_pane()
+        if tab == "tab-settings" and settings is None:
+            self.mount_settings()  # asked for before the grid was painted
+            self.call_after_refresh(self.focus_tab, tab)
+            return
+        last = settings.last_input if settings is not None else None
         if tab == "tab-settings" and last is not None:
             self.set_focus(last)  # back where the person was, not on the first field
             return

@@ -84,9 +84,11 @@ class SettingsPane(ReportsWorkerErrors, Vertical):
         Binding("ctrl+o", "turn_off", "Turn off", id="settings.turn_off"),
     ]
 
-    def __init__(self, service: str, *, id: str | None = None) -> None:
+    def __init__(self, service: str, *, config: Any = None, id: str | None = None) -> None:
+        """``config`` is shown once mounted (the service screen mounts the form late)."""
         super().__init__(id=id)
         self.service = service
+        self.config = config
         self.enabled = True
         self.saved: dict[str, str] = {}
         #: the field the person was in, so coming back to the tab lands there, not on the first
@@ -105,6 +107,10 @@ class SettingsPane(ReportsWorkerErrors, Vertical):
             yield Button("Turn off…", id="turn-off", variant="error", compact=True)
             yield Button("Turn on", id="turn-on", variant="success", compact=True)
         yield Static(id="settings-state")
+
+    def on_mount(self) -> None:
+        if self.config is not None:
+            self.show_config(self.config)
 
     def show_config(self, cfg: Any) -> None:
         """Show what is stored; values the person is still editing are kept, and stay marked."""
