@@ -11,8 +11,9 @@ only asks which services are due (``open_store``, ``due_services``) never loads 
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from smtui.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from smtui.engine.errors import EngineError, Locked, NotSetUp, StalePlan
@@ -163,10 +164,4 @@ _NAMES = {
 _HOME = {name: module for module, names in _NAMES.items() for name in names}
 
 if not TYPE_CHECKING:  # type checkers read the imports above, so a misspelt name stays an error
-
-    def __getattr__(name: str) -> object:
-        """Import the name's module on first use; the name is kept here for the next."""
-        if name not in _HOME:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        globals()[name] = value = getattr(import_module(_HOME[name]), name)
-        return value
+    __getattr__ = lazy_getattr(__name__, _HOME, globals())

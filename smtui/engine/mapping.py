@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from smtui import rules
@@ -208,6 +208,61 @@ def decide_room(
     return RoomMapping(before.room_id, "link", portfolio_room_id, "manual")
 
 
+CHILD_REASONS = {"link": "linked by a person", "create": "created by a person's choice"}
+
+
+def child_decisions(
+    maps: Mapping[str, ChildMapping],
+    carriers: Mapping[str, str],
+    ids: Iterable[str],
+    action: str,
+    profile_id: str | None,
+) -> tuple[list[ChildMapping], list[ChildMapping]]:
+    """(previous, updated) mappings for a person's decision on these children.
+
+    ``accept`` turns a review row's suggestion into a link and leaves other rows as they are.
+    The one loop behind ``set_children`` and the session's edits (``decide_child``).
+    """
+    previous: list[ChildMapping] = []
+    updated: list[ChildMapping] = []
+    for cid in ids:
+        before = maps.get(cid) or ChildMapping(cid, "review")
+        if action == "accept":
+            if before.action != "review" or before.profile_id is None:
+                continue
+            after = dataclasses.replace(before, action="link", origin="manual")
+        else:
+            reason = CHILD_REASONS.get(action, "don't add")
+            after = decide_child(before, action, profile_id, carriers.get(cid), reason=reason)
+        previous.append(before)
+        updated.append(after)
+    return previous, updated
+
+
+def room_decisions(
+    maps: Mapping[str, RoomMapping],
+    carriers: Mapping[str, str],
+    ids: Iterable[str],
+    action: str,
+    portfolio_room_id: str | None,
+) -> tuple[list[RoomMapping], list[RoomMapping]]:
+    """(previous, updated) mappings for a person's decision on these rooms (``decide_room``);
+    ``relink`` links a room again to the portfolio room it was unlinked from."""
+    previous: list[RoomMapping] = []
+    updated: list[RoomMapping] = []
+    for rid in ids:
+        before = maps.get(rid) or RoomMapping(rid, "create")
+        if action == "relink":
+            if before.portfolio_room_id is None:
+                raise EngineError(f"room {rid} was never linked: use link or create")
+            after = decide_room(before, "link", before.portfolio_room_id, carriers.get(rid))
+        else:
+            after = decide_room(before, action, portfolio_room_id, carriers.get(rid))
+        previous.append(before)
+        updated.append(after)
+    return previous, updated
+
+
 def set_children(
     store: Store,
     name: str,
@@ -233,24 +288,7 @@ def set_children(
     if action == "link" and profile_id not in {p.id for p in portfolio.profiles}:
         raise EngineError(f"no profile {profile_id} in {name}'s last read")
     carriers = _carriers(portfolio.profiles)
-    reasons = {"link": "linked by a person", "create": "created by a person's choice"}
-    previous, updated = [], []
-    for cid in child_ids:
-        before = maps.get(cid) or ChildMapping(cid, "review")
-        if action == "accept":
-            if before.action != "review" or before.profile_id is None:
-                continue
-            after = dataclasses.replace(before, action="link", origin="manual")
-        else:
-            after = decide_child(
-                before,
-                action,
-                profile_id,
-                carriers.get(cid),
-                reason=reasons.get(action, "don't add"),
-            )
-        previous.append(before)
-        updated.append(after)
+    previous, updated = child_decisions(maps, carriers, child_ids, action, profile_id)
     store.set_child_mappings(name, updated, who=who, reason=f"set {action}")
     return previous
 
@@ -281,17 +319,7 @@ def set_rooms(
     if action == "link" and portfolio_room_id not in {r.id for r in portfolio.rooms}:
         raise EngineError(f"no portfolio room {portfolio_room_id} in {name}'s last read")
     carriers = _carriers(portfolio.rooms)
-    previous, updated = [], []
-    for rid in room_ids:
-        before = maps.get(rid) or RoomMapping(rid, "create")
-        if action == "relink":
-            if before.portfolio_room_id is None:
-                raise EngineError(f"room {rid} was never linked: use link or create")
-            after = decide_room(before, "link", before.portfolio_room_id, carriers.get(rid))
-        else:
-            after = decide_room(before, action, portfolio_room_id, carriers.get(rid))
-        previous.append(before)
-        updated.append(after)
+    previous, updated = room_decisions(maps, carriers, room_ids, action, portfolio_room_id)
     store.set_room_mappings(name, updated, who=who, reason=f"set {action}")
     return previous
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from smtui import rules
 from smtui.engine.errors import EngineError
-from smtui.engine.mapping import decide_child, decide_room, full_name
+from smtui.engine.mapping import child_decisions, full_name, room_decisions
 from smtui.engine.planning import recent_changes, to_preview
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
@@ -48,7 +48,6 @@ EditKind = Literal["children", "rooms"]
 CHILD_ACTIONS = ("link", "create", "ignore", "accept")
 ROOM_ACTIONS = ("link", "create", "ignore", "relink")
 #: the audit reason of a child decision, as ``mapping.set_children`` words it
-_CHILD_REASONS = {"link": "linked by a person", "create": "created by a person's choice"}
 WEEKS = rules.WINDOW_DAYS // 7
 
 
@@ -94,58 +93,6 @@ class Edit:
     #: an undo: writes ``of.previous`` back rather than deciding again
     of: Edit | None = None
     saved: bool = False
-
-
-def child_decisions(
-    maps: Mapping[str, ChildMapping],
-    carriers: Mapping[str, str],
-    ids: Iterable[str],
-    action: str,
-    profile_id: str | None,
-) -> tuple[list[ChildMapping], list[ChildMapping]]:
-    """(previous, updated) mappings for a person's decision on these children.
-
-    ``accept`` turns a review row's suggestion into a link and leaves other rows as they are.
-    The same decisions as ``mapping.set_children`` (``decide_child``), on mappings in hand.
-    """
-    previous: list[ChildMapping] = []
-    updated: list[ChildMapping] = []
-    for cid in ids:
-        before = maps.get(cid) or ChildMapping(cid, "review")
-        if action == "accept":
-            if before.action != "review" or before.profile_id is None:
-                continue
-            after = dataclasses.replace(before, action="link", origin="manual")
-        else:
-            reason = _CHILD_REASONS.get(action, "don't add")
-            after = decide_child(before, action, profile_id, carriers.get(cid), reason=reason)
-        previous.append(before)
-        updated.append(after)
-    return previous, updated
-
-
-def room_decisions(
-    maps: Mapping[str, RoomMapping],
-    carriers: Mapping[str, str],
-    ids: Iterable[str],
-    action: str,
-    portfolio_room_id: str | None,
-) -> tuple[list[RoomMapping], list[RoomMapping]]:
-    """(previous, updated) mappings for a person's decision on these rooms (``decide_room``);
-    ``relink`` links a room again to the portfolio room it was unlinked from."""
-    previous: list[RoomMapping] = []
-    updated: list[RoomMapping] = []
-    for rid in ids:
-        before = maps.get(rid) or RoomMapping(rid, "create")
-        if action == "relink":
-            if before.portfolio_room_id is None:
-                raise EngineError(f"room {rid} was never linked: use link or create")
-            after = decide_room(before, "link", before.portfolio_room_id, carriers.get(rid))
-        else:
-            after = decide_room(before, action, portfolio_room_id, carriers.get(rid))
-        previous.append(before)
-        updated.append(after)
-    return previous, updated
 
 
 def carriers(records: Iterable[Profile | PortfolioRoom]) -> dict[str, str]:

@@ -9,8 +9,9 @@ used, so code that only needs a record or an error (``LockInfo`` for the engine'
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from smtui.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from smtui.store.connect import open_store, resolve_url
@@ -60,10 +61,4 @@ _NAMES = {
 _HOME = {name: module for module, names in _NAMES.items() for name in names}
 
 if not TYPE_CHECKING:  # type checkers read the imports above, so a misspelt name stays an error
-
-    def __getattr__(name: str) -> object:
-        """Import the name's module on first use; the name is kept here for the next."""
-        if name not in _HOME:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        globals()[name] = value = getattr(import_module(_HOME[name]), name)
-        return value
+    __getattr__ = lazy_getattr(__name__, _HOME, globals())
