@@ -15,7 +15,7 @@ from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
 from smtui.match import candidates_for, search_profiles
 from smtui.plan import plan_sync, shared_profiles
-from smtui.records import Booking, ChildMapping, PortfolioRoom, Profile, RoomMapping
+from smtui.records import Booking, Child, ChildMapping, PortfolioRoom, Profile, RoomMapping
 from smtui.store import Store
 from smtui.views import Candidate, ChildRow, RoomRow
 
@@ -52,6 +52,32 @@ def full_name(first: str, last: str) -> str:
     return f"{first} {last}".strip()
 
 
+def child_row(
+    child: Child,
+    m: ChildMapping | None,
+    profiles: Mapping[str, Profile],
+    rooms: tuple[str, ...],
+    *,
+    changed: bool,
+) -> ChildRow:
+    """A child's row in the grid (``child_rows`` and the session's edits build it alike)."""
+    profile = profiles.get(m.profile_id) if m and m.profile_id else None
+    return ChildRow(
+        child_id=child.id,
+        name=full_name(child.first_name, child.last_name),
+        birth_date=child.birth_date,
+        status=child.status,
+        action=m.action if m else "review",
+        profile_id=m.profile_id if m else None,
+        profile_name=full_name(profile.first_name, profile.last_name) if profile else None,
+        score=m.score if m else 0.0,
+        reason=m.reason if m else "not matched yet",
+        rooms=rooms,
+        origin=m.origin if m else "auto",
+        changed=changed,
+    )
+
+
 def child_rows(store: Store, name: str, as_of: dt.date | None = None) -> list[ChildRow]:
     cfg = service_config(store, name)
     ccms, portfolio = cached_snapshots(store, name)
@@ -70,23 +96,8 @@ def child_rows(store: Store, name: str, as_of: dt.date | None = None) -> list[Ch
         if m is None and child.status != "active":
             continue
         target = rules.child_target_rooms(bookings_by_child.get(child.id, ()), as_of)
-        profile = profiles.get(m.profile_id) if m and m.profile_id else None
-        rows.append(
-            ChildRow(
-                child_id=child.id,
-                name=full_name(child.first_name, child.last_name),
-                birth_date=child.birth_date,
-                status=child.status,
-                action=m.action if m else "review",
-                profile_id=m.profile_id if m else None,
-                profile_name=full_name(profile.first_name, profile.last_name) if profile else None,
-                score=m.score if m else 0.0,
-                reason=m.reason if m else "not matched yet",
-                rooms=tuple(sorted(room_names.get(r, r) for r in (target or ()))),
-                origin=m.origin if m else "auto",
-                changed=child.id in touched,
-            )
-        )
+        rooms = tuple(sorted(room_names.get(r, r) for r in (target or ())))
+        rows.append(child_row(child, m, profiles, rooms, changed=child.id in touched))
     return rows
 
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from smtui import rules
 from smtui.engine.errors import EngineError
-from smtui.engine.mapping import child_decisions, full_name, room_decisions
+from smtui.engine.mapping import child_decisions, child_row, full_name, room_decisions
 from smtui.engine.planning import recent_changes, to_preview
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
@@ -554,19 +554,11 @@ class ServiceSession:
         m = self._child_maps.get(child_id)
         if m is None and child.status != "active":
             return None
-        profile = self._profiles.get(m.profile_id) if m and m.profile_id else None
-        return ChildRow(
-            child_id=child.id,
-            name=full_name(child.first_name, child.last_name),
-            birth_date=child.birth_date,
-            status=child.status,
-            action=m.action if m else "review",
-            profile_id=m.profile_id if m else None,
-            profile_name=full_name(profile.first_name, profile.last_name) if profile else None,
-            score=m.score if m else 0.0,
-            reason=m.reason if m else "not matched yet",
-            rooms=self._target_rooms[child_id],
-            origin=m.origin if m else "auto",
+        return child_row(
+            child,
+            m,
+            self._profiles,
+            self._target_rooms[child_id],
             changed=child_id in self._touched,
         )
 
