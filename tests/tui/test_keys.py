@@ -157,6 +157,34 @@ async def test_home_and_end_go_to_the_first_and_last_row(
         assert pane.cursor_key() == pane.shown_keys[0]
 
 
+async def test_the_grid_draws_the_cursor_row_under_a_header_that_stays_when_scrolled(
+    make_app: Callable[[], SmtuiApp],
+) -> None:
+    """The grid draws only the lines in view: after End the last row is drawn, highlighted,
+    the header is still the top line, and page keys move by a screen of rows."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_service(pilot, "little-wattle")
+        pane = app.screen.query_one(ChildrenPane)
+        grid = pane.grid
+        await pilot.press("6", "end")
+        await settle(pilot)
+        assert grid.row_count > grid.size.height, "more rows than lines: it scrolls"
+        assert grid.scroll_y > 0
+        assert grid.render_line(0).text.split()[:2] == ["CCMS", "name"]
+        y = grid.cursor_row + 1 - round(grid.scroll_y)
+        assert 1 <= y < grid.size.height, "the cursor row is in view"
+        last = grid.get_row(pane.shown_keys[-1])[1].plain
+        drawn = grid.render_line(y)
+        assert last in drawn.text
+        cursor_bg = list(drawn)[-1].style
+        other_bg = list(grid.render_line(y - 1))[-1].style
+        assert cursor_bg is not None and other_bg is not None
+        assert cursor_bg.bgcolor != other_bg.bgcolor, "the cursor row is highlighted"
+        await pilot.press("pageup")
+        assert grid.cursor_row == grid.row_count - 1 - (grid.scrollable_content_region.height - 1)
+
+
 async def test_sync_log_esc_clears_the_filter_before_leaving(
     make_app: Callable[[], SmtuiApp], store: Any, sandbox_today: dt.date
 ) -> None:
