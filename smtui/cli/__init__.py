@@ -106,17 +106,14 @@ def main(ctx: click.Context, db: str | None) -> None:
 def configured_app(ctx: Ctx) -> SmtuiApp:
     """The app on the configured store with the config's keymap and theme: what `smtui` opens
     (tests/test_config.py drives the same app). An unknown theme is one line, not a traceback."""
-    from textual.app import InvalidThemeError
-
     from smtui.config import config_path
-    from smtui.tui.app import build_app
+    from smtui.tui.app import UnknownTheme, build_app, set_theme
 
     settings, sources = ctx.settings_with_sources()
     app = build_app(ctx.store, keymap=settings.keymap)
     try:
-        app.theme = settings.theme
-    except InvalidThemeError:
+        set_theme(app, settings.theme)
+    except UnknownTheme as known:
         where = "SMTUI_THEME" if sources["theme"] == "env" else str(config_path())
-        themes = ", ".join(sorted(app.available_themes))
-        fail(f"{where}: theme {settings.theme!r} is not a Textual theme (known: {themes})")
+        fail(f"{where}: theme {settings.theme!r} is not a Textual theme (known: {known})")
     return app

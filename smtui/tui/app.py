@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import App, InvalidThemeError, SystemCommand
 from textual.binding import Binding, BindingType, Keymap
 from textual.screen import Screen
 
@@ -109,6 +109,18 @@ class SmtuiApp(App[None]):
 
 #: The one way to make the app, so the CLI, the tests and the screenshots run the same thing.
 build_app = SmtuiApp
+
+
+class UnknownTheme(ValueError):
+    """The configured theme is not one Textual has; the message lists the known ones."""
+
+
+def set_theme(app: SmtuiApp, theme: str) -> None:
+    """Apply the config's theme, so the CLI never needs Textual's own error type."""
+    try:
+        app.theme = theme
+    except InvalidThemeError:
+        raise UnknownTheme(", ".join(sorted(app.available_themes))) from None
 
 
 def run_app(store: Store | str | Path | None, *, keymap: Keymap | None = None) -> None:
