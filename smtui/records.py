@@ -35,6 +35,8 @@ class Child:
     status: ChildStatus
     updated_at: dt.datetime
     preferred_name: str | None = None
+    #: The child's contacts' email addresses, lower-cased: evidence for matching only.
+    guardian_emails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,8 @@ class Profile:
     room_ids: tuple[str, ...] = ()
     external_ref: str | None = None
     invitation_status: InvitationStatus = "none"
+    #: The family members invited to the profile, lower-cased: evidence for matching only.
+    guardian_emails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,8 @@ class ChildMapping:
     synced_last_name: str | None = None
     synced_birth_date: dt.date | None = None
     release_profile_id: str | None = None
+    #: The matcher's reason as data (``smtui.match.ReasonKind``), for grouping reviews.
+    reason_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

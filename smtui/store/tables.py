@@ -206,6 +206,7 @@ class CcmsChildRow(StoreModel, table=True):
     birth_date: dt.date | None = None
     status: str
     updated_at: dt.datetime = Field(sa_type=IsoText)
+    guardian_emails: tuple[str, ...] = Field(default=(), sa_type=JsonTuple)
 
 
 class CcmsRoomRow(StoreModel, table=True):
@@ -248,6 +249,7 @@ class PortfolioProfileRow(StoreModel, table=True):
     room_ids: tuple[str, ...] = Field(sa_type=JsonTuple)
     external_ref: str | None = None
     invitation_status: str
+    guardian_emails: tuple[str, ...] = Field(default=(), sa_type=JsonTuple)
 
 
 class PortfolioRoomRow(StoreModel, table=True):
@@ -269,6 +271,10 @@ class SnapshotMetaRow(StoreModel, table=True):
     read_at: dt.datetime = Field(sa_type=UtcDateTime)
     complete: bool
     problems: tuple[str, ...] = Field(sa_type=JsonTuple)
+    #: When this side was last read in full (an incremental read keeps it; None: never).
+    full_read_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    #: Per list, the high-water mark an incremental read asks from (JSON object; None: none).
+    cursors: str | None = Field(default=None, sa_type=Text)
 
 
 # --- decisions ---------------------------------------------------------------------------------
@@ -288,6 +294,7 @@ class ChildMappingRow(StoreModel, table=True):
     synced_last_name: str | None = None
     synced_birth_date: dt.date | None = None
     release_profile_id: str | None = None
+    reason_kind: str | None = None
     who: str
     updated_at: dt.datetime = Field(sa_type=UtcDateTime)
 
