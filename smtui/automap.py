@@ -44,6 +44,7 @@ def propose_child_mappings(
             origin="auto",
             score=p.score,
             reason=p.reason,
+            reason_kind=p.kind,
         )
         for p in match_children(todo, free)
     ]
