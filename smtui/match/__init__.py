@@ -6,6 +6,7 @@ from smtui.match.csvio import (
     read_profiles_csv,
     write_proposals_csv,
 )
+from smtui.match.evidence import RoomKeys
 from smtui.match.matcher import match_children
 from smtui.match.picker import candidates_for, search_profiles
 from smtui.match.results import (
@@ -24,6 +25,7 @@ __all__ = [
     "CsvInputError",
     "Proposal",
     "ReasonKind",
+    "RoomKeys",
     "candidates_for",
     "group_reviews",
     "match_children",

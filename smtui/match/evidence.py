@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -42,6 +44,16 @@ DOB_POINTS = {
 NAME_WEIGHT = 0.7
 SWAP_PENALTY = 3.0
 ARCHIVED_PENALTY = 3.0
+# Domain evidence moves the score a little (it ranks pairs); what it may decide is the matcher's.
+GUARDIAN_POINTS = {"shared": 5.0, "different": -3.0, "": 0.0}
+ROOM_POINTS = {"shared": 2.0, "different": -1.0, "": 0.0}
+# Never an address in a reason: only whether one is shared.
+GUARDIAN_NOTES = {
+    "shared": "shares a guardian email",
+    "different": "guardian emails differ",
+    "": "",
+}
+ROOM_NOTES = {"shared": "same room", "different": "in different rooms", "": ""}
 _DIGITS = re.compile(r"(\d+)")
 
 
@@ -67,13 +79,28 @@ class Person(NamedTuple):
     shown_last: str
     key: str
     archived: bool = False
+    emails: frozenset[str] = frozenset()  # guardian email addresses, lower-cased
+    rooms: frozenset[str] = frozenset()  # room keys, comparable across the two systems
 
     @property
     def shown(self) -> str:
         return f"{self.shown_first} {self.shown_last}".strip()
 
 
-def child_person(child: Child) -> Person:
+@dataclass(frozen=True, slots=True)
+class RoomKeys:
+    """The rooms each child is booked in and each profile is in, as keys equal across systems.
+
+    The caller decides what makes two rooms the same (a room mapping, or the room's name before
+    rooms are mapped); the matcher only compares keys. A child or profile left out has no
+    rooms known, which is no information, not a disagreement.
+    """
+
+    children: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    profiles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def child_person(child: Child, rooms: frozenset[str] = frozenset()) -> Person:
     first, last, preferred = (
         tokens(child.first_name),
         tokens(child.last_name),
@@ -88,10 +115,12 @@ def child_person(child: Child) -> Person:
         shown_first=child.first_name.strip(),
         shown_last=child.last_name.strip(),
         key=sort_key(first, last),
+        emails=_emails(child.guardian_emails),
+        rooms=rooms,
     )
 
 
-def profile_person(profile: Profile) -> Person:
+def profile_person(profile: Profile, rooms: frozenset[str] = frozenset()) -> Person:
     first, last = tokens(profile.first_name), tokens(profile.last_name)
     return Person(
         id=profile.id,
@@ -103,7 +132,24 @@ def profile_person(profile: Profile) -> Person:
         shown_last=profile.last_name.strip(),
         key=sort_key(first, last),
         archived=profile.archived,
+        emails=_emails(profile.guardian_emails),
+        rooms=rooms,
     )
+
+
+def _emails(addresses: tuple[str, ...]) -> frozenset[str]:
+    """Addresses as compared: trimmed and lower-cased (a CSV or a vendor may not have)."""
+    if not addresses:
+        return frozenset()
+    return frozenset(a.strip().lower() for a in addresses if a.strip())
+
+
+def compare_sets(child: frozenset[str], profile: frozenset[str]) -> str:
+    """Domain evidence: "shared", "different" (both sides known, nothing in common) or ""
+    (unknown on either side: no information, never disagreement)."""
+    if not (child and profile):
+        return ""
+    return "different" if child.isdisjoint(profile) else "shared"
 
 
 class Evidence(NamedTuple):
@@ -120,8 +166,10 @@ class Evidence(NamedTuple):
     tier: int
     archived: bool
     guard_note: str = ""
-    basis: str = ""  # "" (the tiers), "weighed" (learned weights) or "unique_name"
+    basis: str = ""  # "" (the tiers), "weighed" (learned weights), "unique_name", "guardian"
     child_dated: bool = True  # the CCMS child has a birth date (which side a "missing" lacks)
+    guardian: str = ""  # "shared", "different" or "" (unknown on a side): ``compare_sets``
+    room: str = ""  # the same for the profile's rooms against the child's booked rooms
 
     @property
     def agree_well(self) -> bool:
@@ -134,6 +182,7 @@ class Evidence(NamedTuple):
             parts.append("first and last name swapped")
         if not parts:
             parts.append("same name")
+        parts += [n for n in (GUARDIAN_NOTES[self.guardian], ROOM_NOTES[self.room]) if n]
         if self.basis == "unique_name":
             parts += ["unique in both lists", "profile has no birth date"]
         else:
@@ -221,6 +270,10 @@ def assess(child: Person, profile: Person) -> Evidence:
         score *= 0.5
     if profile.archived:
         score -= ARCHIVED_PENALTY
+    guardian = compare_sets(child.emails, profile.emails)
+    room = compare_sets(child.rooms, profile.rooms)
+    if guardian or room:
+        score += GUARDIAN_POINTS[guardian] + ROOM_POINTS[room]
     score = round(min(100.0, max(0.0, score)), 1)
     if dob == "far":
         tier = NOT_PLAUSIBLE
@@ -250,4 +303,6 @@ def assess(child: Person, profile: Person) -> Evidence:
         tier=tier,
         archived=profile.archived,
         child_dated=child.birth_date is not None,
+        guardian=guardian,
+        room=room,
     )

@@ -29,6 +29,7 @@ from smtui.match.evidence import (
     REVIEW,
     Evidence,
     Person,
+    RoomKeys,
     assess,
     child_person,
     natural_key,
@@ -43,6 +44,13 @@ PROMOTE_P = 0.99  # learned match probability a reviewable pair needs to become 
 REVIEW_P = 0.9  # ... and a pair the tiers find implausible needs to be worth a person's look
 _VOWELS = frozenset("aeiouy")
 REPLACED_SHARE = 0.02  # above this share of replaced name parts, names alone are weighed
+# Log-odds the domain evidence adds to the learned weights. Fixed, not learned: EM over pairs
+# where most sides lack it would learn little, and these are deliberately modest. A different
+# address is weak against (families change addresses), rooms weaker still (children move).
+GUARDIAN_ODDS = {"shared": 3.0, "different": -1.5, "": 0.0}
+ROOM_ODDS = {"shared": 1.1, "different": -0.7, "": 0.0}
+# Birth-date levels a shared guardian email may link over, with a name that agrees.
+GUARDIAN_DATES = frozenset({"same", "missing", "swapped", "digit"})
 
 
 def _twin_index(people: Sequence[Person]) -> dict[str, list[Person]]:
@@ -135,20 +143,28 @@ def match_children(
     profiles: Sequence[Profile],
     *,
     linked: Mapping[str, str] | None = None,
+    rooms: RoomKeys | None = None,
 ) -> list[Proposal]:
     """One proposal per child, in the children's order; no profile is proposed for two children.
 
     ``linked`` (child_id -> profile_id from existing mappings) and profiles whose external_ref is a
     child's id are kept as links. Any profile linked elsewhere (listed in ``linked`` or carrying
-    an external_ref) is never offered to another child.
+    an external_ref) is never offered to another child. ``rooms`` and the records' guardian
+    emails are the domain evidence (``_link_shared_guardians``); without them nothing changes.
     """
     linked = dict(linked or {})
+    rooms = rooms or RoomKeys()
+    none: frozenset[str] = frozenset()
     fixed = _pre_linked(children, profiles, linked)
     claimed = set(linked.values()) | {p.id for p in profiles if p.external_ref}
-    all_children = [child_person(c) for c in children]
+    all_children = [child_person(c, rooms.children.get(c.id, none)) for c in children]
     open_children = [c for c in all_children if c.id not in fixed]
     free_profiles = sorted(
-        (profile_person(p) for p in profiles if p.id not in claimed),
+        (
+            profile_person(p, rooms.profiles.get(p.id, none))
+            for p in profiles
+            if p.id not in claimed
+        ),
         key=lambda p: natural_key(p.id),
     )
     # Ties break on ids in natural order, never on input order.
@@ -167,7 +183,10 @@ def match_children(
         )
 
     options, contradicted, confident = _weigh(all_children, open_children, free_profiles, rank)
-    if _link_unique_names(options, all_children, profiles, open_children, confident):
+    changed = _link_unique_names(options, all_children, profiles, open_children, confident)
+    if _link_shared_guardians(options, all_children, free_profiles):
+        changed = True
+    if changed:
         for mine in options.values():
             mine.sort(key=rank)
     chosen, taken, lost = _assign(options, rank)
@@ -241,7 +260,7 @@ def _weigh(
             odds[child_id] = mine_odds = {}
             for n, ev in enumerate(mine):
                 profile = profile_of[ev.profile_id]
-                mine_odds[ev.profile_id] = weights.log_odds(ev, child, profile)
+                mine_odds[ev.profile_id] = weights.log_odds(ev, child, profile) + domain_odds(ev)
                 if probability(mine_odds[ev.profile_id]) >= PROMOTE_P and _promotable(
                     ev, child, profile, names
                 ):
@@ -269,9 +288,19 @@ def _names_alone(
     """
     replaced = _replaced_share(pairs)
     if replaced <= REPLACED_SHARE:
-        return lambda ev: True
+        return lambda ev: ev.guardian != "different"
     bar = math.log(PROMOTE_P / (1 - PROMOTE_P)) + math.log(replaced)
-    return lambda ev: odds.get(ev.child_id, {}).get(ev.profile_id, -math.inf) >= bar
+
+    def confident(ev: Evidence) -> bool:
+        known = odds.get(ev.child_id, {}).get(ev.profile_id, -math.inf) >= bar
+        return ev.guardian != "different" and (known or ev.room == "shared")
+
+    return confident
+
+
+def domain_odds(ev: Evidence) -> float:
+    """What the guardian emails and rooms add to a pair's learned log-odds (0 when unknown)."""
+    return GUARDIAN_ODDS[ev.guardian] + ROOM_ODDS[ev.room]
 
 
 def _known_names(children: Sequence[Person], profiles: Sequence[Person]) -> set[str]:
@@ -304,11 +333,7 @@ def _promotable(ev: Evidence, child: Person, profile: Person, known_names: set[s
     if ev.dob != "same":
         return False
     if ev.first.kind == "typo":
-        spelt = (profile.last if ev.swapped else profile.first)[:1]
-        given = child.first[:1]
-        if not spelt or not given or spelt[0] in known_names or len(name_family(spelt[0])) > 1:
-            return False
-        return not _another_name(given[0], spelt[0])
+        return _mere_slip(ev, child, profile, known_names)
     return True
 
 
@@ -395,6 +420,59 @@ def _link_unique_names(
     return changed
 
 
+def _link_shared_guardians(
+    options: dict[str, list[Evidence]],
+    all_children: Sequence[Person],
+    free_profiles: Sequence[Person],
+) -> bool:
+    """Link a reviewable pair whose child and profile share a guardian email and whose names
+    agree, when nothing contradicts it: the family's own address is evidence only this domain
+    has, and it settles the missing birth date, a day/month swap, a digit or a nickname.
+
+    Twins and siblings share guardians too, so this only lifts what the names already say: a
+    strong name (``evidence._is_strong``), no twin guard, a given-name typo only where
+    ``_promotable`` would accept one (Daniel/Daniela stays a review), rooms not disagreeing, a
+    profile not archived, and no other child with a strong claim on the profile. Works in a
+    service of any size: it learns nothing. Returns whether any pair changed.
+    """
+    if not any(p.emails for p in free_profiles):
+        return False
+    strong_claims = Counter(ev.profile_id for mine in options.values() for ev in mine if ev.strong)
+    names = _known_names(all_children, free_profiles)
+    child_of = {c.id: c for c in all_children}
+    profile_of = {p.id: p for p in free_profiles}
+    changed = False
+    for child_id, mine in options.items():
+        for n, ev in enumerate(mine):
+            if (
+                ev.tier == REVIEW
+                and ev.guardian == "shared"
+                and ev.room != "different"
+                and ev.strong
+                and ev.dob in GUARDIAN_DATES
+                and not (ev.guard_note or ev.archived)
+                and strong_claims[ev.profile_id] == 1
+                and (
+                    ev.first.kind not in ("slip", "typo")
+                    or _mere_slip(ev, child_of[child_id], profile_of[ev.profile_id], names)
+                )
+            ):
+                mine[n] = ev._replace(tier=LINK, basis="guardian")
+                changed = True
+    return changed
+
+
+def _mere_slip(ev: Evidence, child: Person, profile: Person, known_names: set[str]) -> bool:
+    """A given name spelt differently is a slip only when the spelling is no name of its own:
+    not one this service knows (``_known_names``), not in the nickname table, and not another
+    name by its final vowel (``_another_name``)."""
+    spelt = (profile.last if ev.swapped else profile.first)[:1]
+    given = child.first[:1]
+    if not spelt or not given or spelt[0] in known_names or len(name_family(spelt[0])) > 1:
+        return False
+    return not _another_name(given[0], spelt[0])
+
+
 def _assign(
     options: Mapping[str, list[Evidence]], rank: Callable[[Evidence], tuple[object, ...]]
 ) -> tuple[dict[str, tuple[Evidence, tuple[str, ...]]], dict[str, str], dict[str, tuple[str, str]]]:
@@ -456,6 +534,8 @@ def _kind(ev: Evidence) -> ReasonKind:
         return "unique_name_no_birth_date"
     if ev.basis == "weighed":
         return "weighed_evidence"
+    if ev.basis == "guardian":
+        return "shared_guardian"
     if ev.tier == LINK:
         exact = ev.first.kind == ev.last.kind == "exact" and not ev.swapped
         return "same_name_same_birth_date" if exact else "similar_name_same_birth_date"
