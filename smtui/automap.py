@@ -6,12 +6,22 @@ Pure: the engine calls it at setup (re-proposing everything not decided by hand)
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from smtui.match import match_children
-from smtui.records import Child, ChildMapping, PortfolioRoom, Profile, Room, RoomMapping
+from smtui import rules
+from smtui.match import RoomKeys, match_children
+from smtui.match.names import room_key
+from smtui.records import (
+    Booking,
+    Child,
+    ChildMapping,
+    PortfolioRoom,
+    Profile,
+    Room,
+    RoomMapping,
+)
 
 
 def propose_child_mappings(
@@ -20,11 +30,14 @@ def propose_child_mappings(
     existing: Mapping[str, ChildMapping],
     *,
     only_new: bool,
+    rooms: RoomKeys | None = None,
 ) -> list[ChildMapping]:
     """Proposals for active children without a decision that must be kept.
 
     With ``only_new`` every existing mapping is kept (the service is live); otherwise only manual
     decisions and links already carried out are kept (setup may re-run the matcher freely).
+    ``rooms`` (``match_rooms``) and the records' guardian emails are the matcher's domain
+    evidence.
     """
     keep = {
         cid: m
@@ -46,17 +59,54 @@ def propose_child_mappings(
             reason=p.reason,
             reason_kind=p.kind,
         )
-        for p in match_children(todo, free)
+        for p in match_children(todo, free, rooms=rooms)
     ]
 
 
-def room_key(name: str) -> str:
-    """A room name as educators retype it: "Possums Room" and "possums" are the same room."""
-    text = unicodedata.normalize("NFKD", name.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    words = [w for w in text.split() if w not in {"room", "the"}]
-    return " ".join(words)
+def match_rooms(
+    rooms: Sequence[Room],
+    bookings: Sequence[Booking],
+    portfolio_rooms: Sequence[PortfolioRoom],
+    profiles: Sequence[Profile],
+    room_mappings: Mapping[str, RoomMapping],
+    as_of: dt.date,
+) -> RoomKeys:
+    """Each child's booked rooms and each profile's current rooms, as keys the matcher compares.
+
+    A CCMS room linked to a portfolio room is that room; before rooms are mapped, a room is its
+    name as educators retype it (``room_key``). A profile's room counts both ways, so either
+    meets it. A child's rooms are the ones it belongs in now (``rules.child_target_rooms``):
+    only placed bookings, this week's or the next booked day's.
+    """
+    ccms_names = {r.id: r.name for r in rooms}
+    portfolio_names = {r.id: r.name for r in portfolio_rooms}
+
+    def ccms_key(room_id: str) -> str | None:
+        mapping = room_mappings.get(room_id)
+        if mapping is not None and mapping.action == "link" and mapping.portfolio_room_id:
+            return f"id:{mapping.portfolio_room_id}"
+        key = room_key(ccms_names.get(room_id, ""))
+        return f"name:{key}" if key else None
+
+    def portfolio_keys(room_id: str) -> set[str]:
+        key = room_key(portfolio_names.get(room_id, ""))
+        return {f"id:{room_id}", f"name:{key}"} if key else {f"id:{room_id}"}
+
+    by_child: defaultdict[str, list[Booking]] = defaultdict(list)
+    for booking in bookings:
+        by_child[booking.child_id].append(booking)
+    children: dict[str, frozenset[str]] = {}
+    for child_id, booked in by_child.items():
+        target = rules.child_target_rooms(booked, as_of) or frozenset()
+        keys = frozenset(k for k in map(ccms_key, target) if k)
+        if keys:
+            children[child_id] = keys
+    in_rooms = {
+        p.id: frozenset(k for r in p.room_ids for k in portfolio_keys(r))
+        for p in profiles
+        if p.room_ids
+    }
+    return RoomKeys(children=children, profiles=in_rooms)
 
 
 def propose_room_mappings(

@@ -21,6 +21,8 @@ def match(source: Path, target: Path, out: Path | None) -> None:
     \b
     SOURCE columns: id,first_name,last_name,preferred_name,birth_date
     TARGET columns: id,first_name,last_name,birth_date
+    Both may add rooms and guardian_emails columns (several separated by ;):
+    a shared guardian email with an agreeing name links without asking.
     Dates are YYYY-MM-DD and may be empty. Output columns:
     source_id,action,target_id,score,reason (action: link, review or create).
     """

@@ -10,7 +10,7 @@ import os
 from typing import TextIO
 
 from smtui.match import match_children
-from smtui.match.csvio import read_children_csv, read_profiles_csv, write_proposals_csv
+from smtui.match.csvio import read_match_csv, write_proposals_csv
 
 
 def match_csv(
@@ -21,10 +21,13 @@ def match_csv(
     """Match the children in ``source`` to the profiles in ``target`` and write the proposals
     to ``out`` (an open text file or a path) as source_id,action,target_id,score,reason.
 
+    Both files may add ``rooms`` and ``guardian_emails`` columns (``;``-separated): evidence
+    only a childcare service has (``read_match_csv``).
     Returns how many proposals of each action were written (link, review, create), by action.
     Both files are read before anything is written, so a bad input leaves ``out`` untouched.
     """
-    proposals = match_children(read_children_csv(source), read_profiles_csv(target))
+    children, profiles, rooms = read_match_csv(source, target)
+    proposals = match_children(children, profiles, rooms=rooms)
     write_proposals_csv(proposals, out)
     counts: dict[str, int] = {}
     for p in sorted(proposals, key=lambda p: p.action):

@@ -3,6 +3,7 @@
 from smtui.match.csvio import (
     CsvInputError,
     read_children_csv,
+    read_match_csv,
     read_profiles_csv,
     write_proposals_csv,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "group_reviews",
     "match_children",
     "read_children_csv",
+    "read_match_csv",
     "read_profiles_csv",
     "search_profiles",
     "write_proposals_csv",

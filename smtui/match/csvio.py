@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from smtui.match.evidence import RoomKeys
+from smtui.match.names import room_key
 from smtui.match.results import Proposal
 from smtui.records import Child, Profile
 
@@ -24,6 +26,7 @@ PROPOSAL_COLUMNS = ("source_id", "action", "target_id", "score", "reason")
 # A CSV carries no change time; a fixed one keeps reading a file a pure, repeatable function.
 CSV_UPDATED_AT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EMAIL = re.compile(r"[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+")
 
 
 class CsvInputError(ValueError):
@@ -88,12 +91,41 @@ def _date(name: str, line: int, text: str) -> dt.date | None:
         ) from None
 
 
-def read_children_csv(path: str | os.PathLike[str]) -> list[Child]:
-    """Children from id,first_name,last_name,preferred_name,birth_date (preferred_name optional)."""
+def _emails(name: str, line: int, text: str) -> tuple[str, ...]:
+    """guardian_emails: addresses separated by ";", lower-cased. A bad one is named by its
+    position, not its text: an error line never shows an address."""
+    found: list[str] = []
+    for n, piece in enumerate((p.strip() for p in text.split(";") if p.strip()), start=1):
+        if not _EMAIL.fullmatch(piece):
+            raise CsvInputError(
+                f"{name} line {line}: guardian_emails value {n} is not an email address "
+                "(separate several with ;)"
+            )
+        found.append(piece.lower())
+    return tuple(dict.fromkeys(found))
+
+
+def _rooms(name: str, line: int, text: str) -> frozenset[str]:
+    """rooms: room names separated by ";", compared as educators retype them (``room_key``)."""
+    keys: set[str] = set()
+    for piece in (p.strip() for p in text.split(";") if p.strip()):
+        key = room_key(piece)
+        if not key:
+            raise CsvInputError(
+                f"{name} line {line}: rooms value '{piece}' names no room "
+                "(use the room's name; separate several with ;)"
+            )
+        keys.add(key)
+    return frozenset(keys)
+
+
+def _read_children(path: str | os.PathLike[str]) -> tuple[list[Child], dict[str, frozenset[str]]]:
     name = Path(path).name
     required = [c for c in CHILD_COLUMNS if c not in CHILD_OPTIONAL]
-    return [
-        Child(
+    children: list[Child] = []
+    rooms: dict[str, frozenset[str]] = {}
+    for line, row in _rows(path, required):
+        child = Child(
             id=row["id"],
             first_name=row["first_name"],
             last_name=row["last_name"],
@@ -101,24 +133,58 @@ def read_children_csv(path: str | os.PathLike[str]) -> list[Child]:
             status="active",
             updated_at=CSV_UPDATED_AT,
             preferred_name=row.get("preferred_name") or None,
+            guardian_emails=_emails(name, line, row.get("guardian_emails", "")),
         )
-        for line, row in _rows(path, required)
-    ]
+        children.append(child)
+        if found := _rooms(name, line, row.get("rooms", "")):
+            rooms[child.id] = found
+    return children, rooms
 
 
-def read_profiles_csv(path: str | os.PathLike[str]) -> list[Profile]:
-    """Active portfolio profiles from id,first_name,last_name,birth_date."""
+def _read_profiles(
+    path: str | os.PathLike[str],
+) -> tuple[list[Profile], dict[str, frozenset[str]]]:
     name = Path(path).name
-    return [
-        Profile(
+    profiles: list[Profile] = []
+    rooms: dict[str, frozenset[str]] = {}
+    for line, row in _rows(path, PROFILE_COLUMNS):
+        profile = Profile(
             id=row["id"],
             first_name=row["first_name"],
             last_name=row["last_name"],
             birth_date=_date(name, line, row["birth_date"]),
             archived=False,
+            guardian_emails=_emails(name, line, row.get("guardian_emails", "")),
         )
-        for line, row in _rows(path, PROFILE_COLUMNS)
-    ]
+        profiles.append(profile)
+        if found := _rooms(name, line, row.get("rooms", "")):
+            rooms[profile.id] = found
+    return profiles, rooms
+
+
+def read_children_csv(path: str | os.PathLike[str]) -> list[Child]:
+    """Children from id,first_name,last_name,preferred_name,birth_date (preferred_name optional,
+    as are guardian_emails and rooms: see ``read_match_csv``)."""
+    return _read_children(path)[0]
+
+
+def read_profiles_csv(path: str | os.PathLike[str]) -> list[Profile]:
+    """Active portfolio profiles from id,first_name,last_name,birth_date (and the optional
+    guardian_emails and rooms)."""
+    return _read_profiles(path)[0]
+
+
+def read_match_csv(
+    source: str | os.PathLike[str], target: str | os.PathLike[str]
+) -> tuple[list[Child], list[Profile], RoomKeys]:
+    """Children, profiles and their rooms from the two files of ``smtui match``.
+
+    Both may carry ``rooms`` (room names) and ``guardian_emails``, several separated by ";";
+    a file without them, or an empty cell, is no information for the matcher.
+    """
+    children, child_rooms = _read_children(source)
+    profiles, profile_rooms = _read_profiles(target)
+    return children, profiles, RoomKeys(children=child_rooms, profiles=profile_rooms)
 
 
 def write_proposals_csv(

@@ -235,3 +235,12 @@ def compare_last(
     return PartMatch(
         "different", DIFFERENT_WEIGHT * similarity(a, b), f"surname differs ({shown_profile})"
     )
+
+
+def room_key(name: str) -> str:
+    """A room name as educators retype it: "Possums Room" and "possums" are the same room."""
+    text = unicodedata.normalize("NFKD", name.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    words = [w for w in text.split() if w not in {"room", "the"}]
+    return " ".join(words)
