@@ -112,9 +112,6 @@ def test_a_locked_database_is_one_line_and_changes_nothing(db: str) -> None:
 
 
 @pytest.mark.skipif(not pg_helpers.on_postgres(), reason=pg_helpers.skip_reason())
-@pg_helpers.xfail_on_postgres(
-    "no lock_timeout: a write behind another program's lock waits forever instead of one line"
-)
 def test_a_table_locked_on_postgresql_is_one_line_and_changes_nothing(db: str) -> None:
     """Another program (an admin's psql left in a transaction) holds the service table in
     EXCLUSIVE mode, as SQLite's BEGIN EXCLUSIVE does: reads go on, a write gives up in one line

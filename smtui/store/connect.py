@@ -57,9 +57,9 @@ def open_store(url: str | None = None) -> Store:
         sqlite.configure(engine)
         where = sqlite.location(resolved)
     else:
-        if postgres.is_postgres(resolved):
-            postgres.configure(engine)
         where = _safe(resolved)
+        if postgres.is_postgres(resolved):
+            postgres.configure(engine, where)
     _one_line_errors(engine, where)
     store = Store(engine)
     try:
