@@ -109,15 +109,27 @@ def test_a_sibling_is_not_linked_to_a_brothers_undated_profile():
     assert found["c2"].action == "create"
 
 
-def test_an_archived_profile_or_disagreeing_rooms_stay_with_a_person():
-    kids = [child("c1", "Mia", "Lee", dt.date(2021, 3, 4))]
-    archived = only(kids, [profile("p1", "Mia", "Lee", None, archived=True)])
+def test_an_archived_profile_or_a_nickname_in_another_room_stays_with_a_person():
+    kids = [child("c1", "Elizabeth", "Lee", dt.date(2021, 3, 4))]
+    archived = only(kids, [profile("p1", "Elizabeth", "Lee", None, archived=True)])
     assert archived["c1"].action == "review"
     moved = RoomKeys(
         children={"c1": frozenset({"possums"})}, profiles={"p1": frozenset({"koalas"})}
     )
-    apart = only(kids, [profile("p1", "Mia", "Lee", None)], moved)["c1"]
-    assert apart.action == "review" and "in different rooms" in apart.reason
+    nickname = only(kids, [profile("p1", "Liz", "Lee", None)], moved)["c1"]
+    assert nickname.action == "review" and "in different rooms" in nickname.reason
+    exact = only(kids, [profile("p1", "Elizabeth", "Lee", None)], moved)["c1"]
+    assert exact.action == "link"  # children move rooms; the profile's may lag behind
+
+
+def test_a_namesake_of_another_family_is_no_rival_but_one_without_guardians_is():
+    born = dt.date(2021, 3, 4)
+    ours = child("c1", "Mia", "Lee", born)
+    theirs = child("c2", "Mia", "Lee", dt.date(2022, 7, 8), ("other@example.org",))
+    found = only([ours, theirs], [profile("p1", "Mia", "Lee", None)])
+    assert (found["c1"].action, found["c1"].profile_id) == ("link", "p1")
+    unknown = child("c2", "Mia", "Lee", dt.date(2022, 7, 8), ())
+    assert only([ours, unknown], [profile("p1", "Mia", "Lee", None)])["c1"].action == "review"
 
 
 def test_different_guardian_emails_are_weak_evidence_never_a_veto_on_name_and_birth_date():

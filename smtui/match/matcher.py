@@ -431,13 +431,21 @@ def _link_shared_guardians(
 
     Twins and siblings share guardians too, so this only lifts what the names already say: a
     strong name (``evidence._is_strong``), no twin guard, a given-name typo only where
-    ``_promotable`` would accept one (Daniel/Daniela stays a review), rooms not disagreeing, a
-    profile not archived, and no other child with a strong claim on the profile. Works in a
-    service of any size: it learns nothing. Returns whether any pair changed.
+    ``_promotable`` would accept one (Daniel/Daniela stays a review), rooms not disagreeing
+    unless the given name is exact (children move rooms; a nickname in another room is
+    another doubt), a profile not archived, and no other child with a strong claim on the
+    profile unless that child's guardian emails differ from the profile's. Works in a service
+    of any size: it learns nothing. Returns whether any pair changed.
     """
     if not any(p.emails for p in free_profiles):
         return False
-    strong_claims = Counter(ev.profile_id for mine in options.values() for ev in mine if ev.strong)
+    # A same-named child of another family (its guardian emails differ) is no rival claim.
+    rivals = Counter(
+        ev.profile_id
+        for mine in options.values()
+        for ev in mine
+        if ev.strong and ev.guardian != "different"
+    )
     names = _known_names(all_children, free_profiles)
     child_of = {c.id: c for c in all_children}
     profile_of = {p.id: p for p in free_profiles}
@@ -447,11 +455,11 @@ def _link_shared_guardians(
             if (
                 ev.tier == REVIEW
                 and ev.guardian == "shared"
-                and ev.room != "different"
+                and (ev.room != "different" or ev.first.kind == "exact")
                 and ev.strong
                 and ev.dob in GUARDIAN_DATES
                 and not (ev.guard_note or ev.archived)
-                and strong_claims[ev.profile_id] == 1
+                and rivals[ev.profile_id] == 1
                 and (
                     ev.first.kind not in ("slip", "typo")
                     or _mere_slip(ev, child_of[child_id], profile_of[ev.profile_id], names)
