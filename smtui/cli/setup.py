@@ -36,6 +36,7 @@ from smtui.cli.common import (
 def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.date | None) -> None:
     """Set up a service headless: read both sides, auto-map, print what needs review."""
     from smtui import engine
+    from smtui.engine.mapping import review_groups
 
     cfg = engine.service_config(ctx.store, name)
     if cfg.set_up_at is not None:
@@ -47,13 +48,17 @@ def setup(ctx: Ctx, name: str, accept_proposals: bool, as_of: dt.date | None) ->
         counts[r.action] = counts.get(r.action, 0) + 1
     echo("Proposals: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items())))
     reviews = [r for r in rows if r.action == "review"]
-    for r in reviews:
-        echo(
-            safe(
-                f"  review {r.child_id:10} {r.name} -> {r.profile_name or '-'} "
-                f"({r.profile_id or '-'}): {r.reason}"
+    by_id = {r.child_id: r for r in reviews}
+    # the groups of the app's review list (g), in its order: a group is decided together
+    for group in review_groups(rows):
+        echo(f"  {group.label}: {len(group.child_ids)}")
+        for r in (by_id[cid] for cid in group.child_ids):
+            echo(
+                safe(
+                    f"    review {r.child_id:10} {r.name} -> {r.profile_name or '-'} "
+                    f"({r.profile_id or '-'}): {r.reason}"
+                )
             )
-        )
     check = engine.check_mapping(ctx.store, name)
     for problem in check.problems:
         echo(safe(f"  problem: {problem}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -13,11 +14,95 @@ from smtui.automap import propose_child_mappings, propose_room_mappings
 from smtui.engine.errors import EngineError
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
-from smtui.match import candidates_for, search_profiles
+from smtui.match import REASON_LABELS, candidates_for, search_profiles
 from smtui.plan import plan_sync, shared_profiles
 from smtui.records import Booking, Child, ChildMapping, PortfolioRoom, Profile, RoomMapping
 from smtui.store import Store
 from smtui.views import Candidate, ChildRow, RoomRow
+
+#: The group of a review whose mapping was written before reasons were kept as data (or names a
+#: kind this version has no label for): nothing is guessed from its reason sentence.
+OTHER = "other"
+OTHER_LABEL = "other (proposed before reasons were kept)"
+#: ``REASON_LABELS`` by plain string: a stored kind is a string
+LABELS: dict[str, str] = {str(k): v for k, v in REASON_LABELS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class GridRow(ChildRow):
+    """A child's row with the matcher's reason as data (a key of ``REASON_LABELS``, or
+    ``OTHER``), so the reviews are grouped from the rows a front end already holds."""
+
+    reason_kind: str = OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewGroup:
+    """Children in review for the same reason: a person decides them together."""
+
+    kind: str
+    label: str
+    child_ids: tuple[str, ...]
+
+
+def reason_label(kind: str) -> str:
+    return LABELS.get(kind, OTHER_LABEL)
+
+
+def review_groups(rows: Iterable[GridRow]) -> list[ReviewGroup]:
+    """The rows in review grouped by reason kind: largest group first, ties in the order of
+    ``REASON_LABELS`` (then ``OTHER``), rows in their given order (as ``match.group_reviews``)."""
+    groups: dict[str, list[str]] = {}
+    for r in rows:
+        if r.action == "review":
+            groups.setdefault(r.reason_kind, []).append(r.child_id)
+    order = {k: n for n, k in enumerate(LABELS)}
+    ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), order.get(kv[0], len(order))))
+    return [ReviewGroup(k, reason_label(k), tuple(ids)) for k, ids in ranked]
+
+
+#: why a review in a group is left in review when the group is accepted
+SKIP_NO_SUGGESTION = "no suggested profile"
+SKIP_LINKED = "its profile is linked to another child"
+SKIP_CARRIED = "its profile is another child's portfolio"
+SKIP_SHARED = "its profile is suggested for another child in the group too"
+
+
+def acceptable(
+    maps: Mapping[str, ChildMapping], profiles: Mapping[str, Profile], ids: Iterable[str]
+) -> tuple[list[str], dict[str, int]]:
+    """Which of these reviews can have their suggestion accepted together, and how many of the
+    rest are left for each reason: a profile another child is linked to (``link_conflict``'s
+    refusal), one that carries another CCMS child's id (its override needs a person), or one
+    suggested for two children here (which one is the person's call)."""
+    taken = {
+        m.profile_id: m.child_id
+        for m in maps.values()
+        if m.action in ("link", "create") and m.profile_id
+    }
+    wanted: list[tuple[str, str]] = []
+    skipped: Counter[str] = Counter()
+    for cid in ids:
+        m = maps.get(cid)
+        if m is None or m.action != "review":
+            continue
+        if m.profile_id is None:
+            skipped[SKIP_NO_SUGGESTION] += 1
+        else:
+            wanted.append((cid, m.profile_id))
+    times = Counter(pid for _, pid in wanted)
+    ok: list[str] = []
+    for cid, pid in wanted:
+        profile = profiles.get(pid)
+        if taken.get(pid, cid) != cid:
+            skipped[SKIP_LINKED] += 1
+        elif profile is not None and profile.external_ref not in (None, cid):
+            skipped[SKIP_CARRIED] += 1
+        elif times[pid] > 1:
+            skipped[SKIP_SHARED] += 1
+        else:
+            ok.append(cid)
+    return ok, dict(skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +144,11 @@ def child_row(
     rooms: tuple[str, ...],
     *,
     changed: bool,
-) -> ChildRow:
+) -> GridRow:
     """A child's row in the grid (``child_rows`` and the session's edits build it alike)."""
     profile = profiles.get(m.profile_id) if m and m.profile_id else None
-    return ChildRow(
+    kind = m.reason_kind if m and m.reason_kind in LABELS else OTHER
+    return GridRow(
         child_id=child.id,
         name=full_name(child.first_name, child.last_name),
         birth_date=child.birth_date,
@@ -75,10 +161,11 @@ def child_row(
         rooms=rooms,
         origin=m.origin if m else "auto",
         changed=changed,
+        reason_kind=kind,
     )
 
 
-def child_rows(store: Store, name: str, as_of: dt.date | None = None) -> list[ChildRow]:
+def child_rows(store: Store, name: str, as_of: dt.date | None = None) -> list[GridRow]:
     cfg = service_config(store, name)
     ccms, portfolio = cached_snapshots(store, name)
     as_of = as_of or rules.today_in(cfg.timezone)

@@ -25,7 +25,14 @@ from typing import Literal
 
 from smtui import rules
 from smtui.engine.errors import EngineError
-from smtui.engine.mapping import child_decisions, child_row, full_name, room_decisions
+from smtui.engine.mapping import (
+    GridRow,
+    acceptable,
+    child_decisions,
+    child_row,
+    full_name,
+    room_decisions,
+)
 from smtui.engine.planning import recent_changes, to_preview
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
@@ -42,7 +49,7 @@ from smtui.records import (
     ServiceSettings,
 )
 from smtui.store import Store
-from smtui.views import Candidate, ChildRow, PlanPreview, RoomRow
+from smtui.views import Candidate, PlanPreview, RoomRow
 
 EditKind = Literal["children", "rooms"]
 CHILD_ACTIONS = ("link", "create", "ignore", "accept")
@@ -212,7 +219,7 @@ class ServiceSession:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def child_rows(self) -> list[ChildRow]:
+    def child_rows(self) -> list[GridRow]:
         """The children grid, sorted by surname: a row object changes only when its row does."""
         with self._lock:
             return list(self._child_rows.values())
@@ -368,6 +375,21 @@ class ServiceSession:
             self._take_children(updated)
             self._queue(edit)
         return edit
+
+    def acceptable(self, child_ids: Iterable[str]) -> tuple[list[str], dict[str, int]]:
+        """Which of these reviews a group accept would link, and how many it would leave in
+        review for each reason (``mapping.acceptable``)."""
+        with self._lock:
+            return acceptable(self._child_maps, self._profiles, child_ids)
+
+    def accept_reviews(
+        self, child_ids: Iterable[str], *, label: str = ""
+    ) -> tuple[Edit, dict[str, int]]:
+        """Accept the suggestion of each of these reviews that ``acceptable`` allows, as one
+        edit (one undo puts them all back); returns it and the skipped counts by reason."""
+        with self._lock:
+            ok, skipped = self.acceptable(child_ids)
+            return self.set_children(ok, "accept", label=label or f"accept ({len(ok)})"), skipped
 
     def set_rooms(
         self,
@@ -539,16 +561,16 @@ class ServiceSession:
 
     # --- rows ------------------------------------------------------------------------------
 
-    def _build_child_rows(self) -> dict[str, ChildRow]:
+    def _build_child_rows(self) -> dict[str, GridRow]:
         ordered = sorted(self.ccms.children, key=lambda c: (c.last_name.casefold(), c.first_name))
-        rows: dict[str, ChildRow] = {}
+        rows: dict[str, GridRow] = {}
         for child in ordered:
             row = self._child_row(child.id)
             if row is not None:
                 rows[child.id] = row
         return rows
 
-    def _child_row(self, child_id: str) -> ChildRow | None:
+    def _child_row(self, child_id: str) -> GridRow | None:
         """A child's row; None for a child who left before anything was decided for them."""
         child = self._children[child_id]
         m = self._child_maps.get(child_id)
