@@ -225,10 +225,10 @@ def scenario(n: int, seed: int) -> Scenario:
         size = rng.choices((1, 2, 3), (70, 25, 5))[0]
         twins = size > 1 and rng.random() < 0.15
         born = dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1500))
-        for k in range(size):
+        given = rng.sample(firsts, size)  # a family never gives two children one name
+        for k, first in enumerate(given):
             if k and not twins:
                 born = born + dt.timedelta(days=rng.randrange(400, 900))
-            first = rng.choice(firsts)
             room = ROOM_NAMES[min(5, max(0, 2024 - born.year))]
             cid = f"c{len(children) + 1}"
             children.append(

@@ -108,6 +108,20 @@ def _looks_like(ev: Evidence) -> bool:
     return ev.strong and ev.dob in ("same", "missing")
 
 
+def _another_look_alike(best: Evidence, other: Evidence) -> bool:
+    """Another profile that could be this child too, unless the family says it is another's:
+    the best pair shares a guardian email and the other's guardian emails differ."""
+    if not (_looks_like(best) and _looks_like(other)):
+        return False
+    return not (best.guardian == "shared" and other.guardian == "different")
+
+
+def _same_family_same_name(ev: Evidence) -> bool:
+    """A profile with exactly the child's name and a shared guardian email: a twin's profile
+    shares the family but never the given name, so only these may be called duplicates."""
+    return ev.guardian == "shared" and ev.first.kind == ev.last.kind == "exact" and not ev.swapped
+
+
 def _confirmed_duplicate(best: Evidence, other: Evidence) -> bool:
     """A second profile with the same strong name and the same birth date: one child, twice.
 
@@ -208,9 +222,10 @@ def match_children(
         elif child.id in chosen:
             ev, held = chosen[child.id]
             free = [o for o in options[child.id] if o.profile_id not in taken]
-            loose = tuple(o.profile_id for o in free if _looks_like(ev) and _looks_like(o))
+            loose = tuple(o.profile_id for o in free if _another_look_alike(ev, o))
             extra = tuple(o.profile_id for o in free if o.profile_id not in loose)
-            proposals.append(_proposal(ev, held, loose, extra, by_id))
+            family = {o.profile_id for o in options[child.id] if _same_family_same_name(o)}
+            proposals.append(_proposal(ev, held, loose, extra, by_id, family))
         else:
             proposals.append(_create(child.id, contradicted.get(child.id), lost.get(child.id)))
     return proposals
@@ -521,14 +536,28 @@ def _proposal(
     loose: tuple[str, ...],
     extra: tuple[str, ...],
     by_id: Mapping[str, Profile],
+    family: set[str],
 ) -> Proposal:
-    """Link, review, or a "pick one" review when several profiles look like this child."""
+    """Link, review, or a "pick one" review when several profiles look like this child.
+
+    Several profiles that all have the child's exact name and share a guardian email with it,
+    the child linked with confidence, are one family's duplicates: any of them is this child's, so the one the family most likely
+    uses is linked and the rest are named for a person to archive.
+    """
     if held or loose:
         group = sorted((ev.profile_id, *held), key=lambda pid: _suggestion_key(by_id[pid]))
         listed = ", ".join(sorted((*group, *loose), key=natural_key))
         count = len(group) + len(loose)
-        reason = f"{_COUNTS.get(count, count)} profiles look like this child ({listed}): pick one"
         alternatives = (*group[1:], *loose, *extra)
+        if ev.tier == LINK and family.issuperset((*group, *loose)):
+            reason = (
+                f"{_COUNTS.get(count, count)} profiles of this child ({listed}), all sharing a "
+                f"guardian email: linked {group[0]}, the others are duplicates"
+            )
+            return Proposal(
+                ev.child_id, "link", group[0], ev.score, reason, alternatives, "duplicate_profiles"
+            )
+        reason = f"{_COUNTS.get(count, count)} profiles look like this child ({listed}): pick one"
         return Proposal(
             ev.child_id, "review", group[0], ev.score, reason, alternatives, "several_profiles"
         )
