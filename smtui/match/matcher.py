@@ -541,8 +541,9 @@ def _proposal(
     """Link, review, or a "pick one" review when several profiles look like this child.
 
     Several profiles that all have the child's exact name and share a guardian email with it,
-    the child linked with confidence, are one family's duplicates: any of them is this child's, so the one the family most likely
-    uses is linked and the rest are named for a person to archive.
+    the child linked with confidence, are one family's duplicates: any of them is this child's,
+    so the one the family most likely uses is linked and the rest are named for a person to
+    archive.
     """
     if held or loose:
         group = sorted((ev.profile_id, *held), key=lambda pid: _suggestion_key(by_id[pid]))
