@@ -140,6 +140,20 @@ def test_different_guardian_emails_are_weak_evidence_never_a_veto_on_name_and_bi
     assert "guardian emails differ" in found.reason and "@" not in found.reason
 
 
+def test_one_familys_duplicate_profiles_link_the_one_in_use_and_a_twins_never_counts():
+    born = dt.date(2021, 3, 4)
+    kids = [child("c1", "Mia", "Lee", born)]
+    dupes = [profile("p1", "Mia", "Lee", None), profile("p2", "Mia", "Lee", born)]
+    found = only(kids, dupes)["c1"]
+    assert (found.action, found.profile_id, found.kind) == ("link", "p2", "duplicate_profiles")
+    assert found.alternatives == ("p1",) and "the others are duplicates" in found.reason
+    # a twin's profile shares the family and the birth date, never the given name
+    twins = [profile("p1", "Mia", "Lee", born), profile("p2", "Maia", "Lee", born)]
+    assert only(kids, twins)["c1"].kind != "duplicate_profiles"
+    strangers = [profile("p1", "Mia", "Lee", born), profile("p2", "Mia", "Lee", born, ())]
+    assert only(kids, strangers)["c1"].action == "review"  # one of them not known to be ours
+
+
 NAMES = st.sampled_from(["Mia", "Liam", "Noah", "Ava", "Liz", "Elizabeth", "Daniel", "Daniela"])
 DATES = st.one_of(st.none(), st.dates(dt.date(2019, 1, 1), dt.date(2019, 1, 20)))
 
