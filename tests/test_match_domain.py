@@ -85,6 +85,19 @@ def test_a_twin_stays_a_review_with_shared_guardians_and_rooms():
     assert "twin of" in next(p.reason for p in found.values() if p.action == "review")
 
 
+def test_twins_sharing_a_family_keep_their_own_profiles_when_one_date_is_mistyped():
+    """A shared family and room never outweigh the names: each twin's exact name wins."""
+    born = dt.date(2021, 9, 4)
+    kids = [child("c1", "Robert", "Morgan", born), child("c2", "William", "Morgan", born)]
+    profiles = [
+        profile("p1", "William", "Morgan", born),
+        profile("p2", "Robert", "Morgan", dt.date(2021, 4, 9)),
+    ]
+    found = only(kids, profiles)
+    assert {c: p.profile_id for c, p in found.items() if p.action == "link"} == {"c2": "p1"}
+    assert found["c1"].profile_id == "p2"
+
+
 def test_daniel_is_not_linked_to_the_only_daniela_with_shared_guardians_and_rooms():
     born = dt.date(2021, 6, 1)
     found = only([child("c1", "Daniel", "Moss", born)], [profile("p1", "Daniela", "Moss", born)])

@@ -44,9 +44,6 @@ DOB_POINTS = {
 NAME_WEIGHT = 0.7
 SWAP_PENALTY = 3.0
 ARCHIVED_PENALTY = 3.0
-# Domain evidence moves the score a little (it ranks pairs); what it may decide is the matcher's.
-GUARDIAN_POINTS = {"shared": 5.0, "different": -3.0, "": 0.0}
-ROOM_POINTS = {"shared": 2.0, "different": -1.0, "": 0.0}
 # Never an address in a reason: only whether one is shared.
 GUARDIAN_NOTES = {
     "shared": "shares a guardian email",
@@ -270,11 +267,9 @@ def assess(child: Person, profile: Person) -> Evidence:
         score *= 0.5
     if profile.archived:
         score -= ARCHIVED_PENALTY
+    score = round(min(100.0, max(0.0, score)), 1)
     guardian = compare_sets(child.emails, profile.emails)
     room = compare_sets(child.rooms, profile.rooms)
-    if guardian or room:
-        score += GUARDIAN_POINTS[guardian] + ROOM_POINTS[room]
-    score = round(min(100.0, max(0.0, score)), 1)
     if dob == "far":
         tier = NOT_PLAUSIBLE
     elif strong and dob == "same" and first.kind != "typo":

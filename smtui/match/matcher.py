@@ -191,6 +191,7 @@ def match_children(
         return (
             -ev.tier,
             -ev.score,
+            -domain_odds(ev),  # breaks ties only: twins share the family, so the names decide
             ev.archived,
             child_rank[ev.child_id],
             profile_rank[ev.profile_id],
