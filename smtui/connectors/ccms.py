@@ -17,14 +17,14 @@ class CcmsClient(ApiClient):
 
     system = "CCMS"
 
-    def children(self) -> ListResult[Child]:
-        return self._read_all("/children", _CHILDREN, "children")
+    def children(self, updated_since: str | None = None) -> ListResult[Child]:
+        return self._read_all("/children", _CHILDREN, "children", updated_since)
 
-    def rooms(self) -> ListResult[Room]:
-        return self._read_all("/rooms", _ROOMS, "rooms")
+    def rooms(self, updated_since: str | None = None) -> ListResult[Room]:
+        return self._read_all("/rooms", _ROOMS, "rooms", updated_since)
 
-    def bookings(self) -> ListResult[Booking]:
-        return self._read_all("/bookings", _BOOKINGS, "bookings")
+    def bookings(self, updated_since: str | None = None) -> ListResult[Booking]:
+        return self._read_all("/bookings", _BOOKINGS, "bookings", updated_since)
 
     def snapshot(self) -> CcmsSnapshot:
         """All three lists; complete only if every one was read to the end."""

@@ -55,6 +55,8 @@ MAX_RESPONSE_SECONDS = 120.0  # one response, headers and body: a trickle is not
 MAX_NAME_CHARS = 200  # first, last, preferred and room names
 MAX_ID_CHARS = 200  # ids, external refs and the ids a record points to
 MAX_CURSOR_CHARS = 2_048  # it goes back into a URL
+MAX_EMAIL_CHARS = 254  # one guardian email address (RFC 5321's path limit)
+MAX_EMAILS = 20  # guardian emails on one record: a family, not a mailing list
 MAX_MESSAGE_CHARS = 300  # a server's own error message, as quoted in ours
 ENV_MAX_PAGES = "SMTUI_MAX_PAGES"
 ENV_MAX_BODY_BYTES = "SMTUI_MAX_BODY_BYTES"
@@ -62,6 +64,9 @@ ENV_HTTP_TIMEOUT = "SMTUI_HTTP_TIMEOUT"
 # Record fields that are names: kept as the vendor has them (minus NUL characters). Every other
 # text field is an identifier, where a NUL would change what it names, so it is refused.
 NAME_FIELDS = frozenset({"first_name", "last_name", "preferred_name", "name"})
+# Email lists: stripped and lower-cased (so two systems' spellings compare), capped per address
+# and in number, a NUL refused as in an identifier.
+EMAIL_FIELDS = frozenset({"guardian_emails"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Failures after which the server may or may not have acted; every call here is idempotent.
 NETWORK_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -172,6 +177,8 @@ class ListResult(Generic[T]):
     items: tuple[T, ...]
     complete: bool = True
     problem: str | None = None
+    total: int | None = None  # how many records the whole list held, as the server said
+    as_of: str | None = None  # the server's mark to ask the next delta from (updated_since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +187,8 @@ class Page(Generic[T]):
 
     items: tuple[T, ...]
     next_cursor: str | None
+    total: int | None = None
+    as_of: str | None = None
 
 
 class _Retryable(Exception):
@@ -341,6 +350,26 @@ def _text_fields(cls: type) -> tuple[tuple[str, bool], ...]:
     return tuple(out)
 
 
+def _clean_emails(field: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Addresses stripped, lower-cased, blanks and repeats dropped; a NUL, an over-long address
+    or too many of them make the record malformed (never the value in the message)."""
+    if len(values) > MAX_EMAILS:
+        raise _FieldProblem(f"{field}: {len(values):,} addresses, over the {MAX_EMAILS} limit")
+    out: dict[str, None] = {}
+    for i, value in enumerate(values):
+        if "\x00" in value:
+            raise _FieldProblem(f"{field}[{i}]: holds a NUL character")
+        if len(value) > MAX_EMAIL_CHARS:
+            raise _FieldProblem(
+                f"{field}[{i}]: {len(value):,} characters, over the"
+                f" {MAX_EMAIL_CHARS}-character limit"
+            )
+        address = value.strip().lower()
+        if address:
+            out[address] = None
+    return tuple(out)
+
+
 def clean_record(record: T, limits: ReaderLimits) -> T:
     """``record`` with NUL characters taken out of its names; raises _FieldProblem for a field
     past its cap or an identifier with a NUL. Dates, flags and enums are already checked."""
@@ -350,10 +379,10 @@ def clean_record(record: T, limits: ReaderLimits) -> T:
         value = getattr(record, name)
         if value is None:
             continue
-        if many:
-            cleaned: Any = tuple(
-                _clean_text(f"{name}[{i}]", v, limits) for i, v in enumerate(value)
-            )
+        if name in EMAIL_FIELDS:
+            cleaned: Any = _clean_emails(name, value)
+        elif many:
+            cleaned = tuple(_clean_text(f"{name}[{i}]", v, limits) for i, v in enumerate(value))
         else:
             cap = limits.max_name_chars if name in NAME_FIELDS else limits.max_id_chars
             if len(value) <= cap and "\x00" not in value:
@@ -655,26 +684,37 @@ class ApiClient:
                 )
                 named = f" (id {_shown_id(ident)})" if readable else ""
                 raise _FieldProblem(f"items[{index}]{named}.{exc}") from None
-        cursor = page.next_cursor
-        if cursor is not None and len(cursor) > self.limits.max_cursor_chars:
-            raise _FieldProblem(
-                f"next_cursor: {len(cursor):,} characters, over the"
-                f" {self.limits.max_cursor_chars:,}-character limit"
-            )
-        return Page(tuple(items), cursor)
+        for field, mark in (("next_cursor", page.next_cursor), ("as_of", page.as_of)):
+            if mark is not None and len(mark) > self.limits.max_cursor_chars:
+                raise _FieldProblem(
+                    f"{field}: {len(mark):,} characters, over the"
+                    f" {self.limits.max_cursor_chars:,}-character limit"
+                )
+        if page.total is not None and page.total < 0:
+            raise _FieldProblem(f"total: {page.total} is negative")
+        return Page(tuple(items), page.next_cursor, page.total, page.as_of)
 
     def _call(self, method: str, path: str, adapter: TypeAdapter[T], **kwargs: Any) -> T:
         return self._parse(self._request(method, path, **kwargs), adapter, f"{method} {path}")
 
     # --- lists ---------------------------------------------------------------------------
 
-    def _read_all(self, path: str, adapter: TypeAdapter[Page[T]], what: str) -> ListResult[T]:
+    def _read_all(
+        self,
+        path: str,
+        adapter: TypeAdapter[Page[T]],
+        what: str,
+        updated_since: str | None = None,
+    ) -> ListResult[T]:
         """Follow next_cursor to the end. A page that cannot be read, or breaks a reader limit
         (_page_problem, the page cap), ends the read as incomplete, keeping what came before.
         Raises instead when nothing could be read and the next list would fail the same way:
         a refused token, a list that does not exist at all (wrong service URL, a redirect), or
-        a server that cannot be reached for page 1."""
+        a server that cannot be reached for page 1. ``updated_since`` (an earlier read's
+        ``as_of``) asks only for what changed since; ``total`` and ``as_of`` come from page 1,
+        taken before anything else was read."""
         items: list[T] = []
+        first: Page[T] | None = None
         seen_ids: dict[str, int] = {}  # id -> the page it came on
         asked: dict[str | None, int] = {}  # cursor -> the page it fetched
         cursor: str | None = None
@@ -686,6 +726,8 @@ class ApiClient:
 
         while True:
             params: dict[str, Any] = {"limit": self.page_size}
+            if updated_since is not None:
+                params["updated_since"] = updated_since
             if cursor is not None:
                 params["cursor"] = cursor
             asked[cursor] = page_no
@@ -705,11 +747,12 @@ class ApiClient:
             refused = self._page_problem(page, page_no, seen_ids, asked)
             if refused:
                 return stopped(f"page {page_no} was refused: {refused}")
+            first = first or page
             items.extend(page.items)
             for item in page.items:
                 seen_ids[item.id] = page_no  # type: ignore[attr-defined]
             if page.next_cursor is None:
-                return ListResult(tuple(items))
+                return ListResult(tuple(items), total=first.total, as_of=first.as_of)
             if page_no >= self.limits.max_pages:
                 return stopped(
                     f"the list goes on past the {self.limits.max_pages:,}-page limit"

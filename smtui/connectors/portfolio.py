@@ -53,11 +53,11 @@ class PortfolioClient(ApiClient):
 
     # --- reads -------------------------------------------------------------------------------
 
-    def profiles(self) -> ListResult[Profile]:
-        return self._read_all("/profiles", _PROFILES, "profiles")
+    def profiles(self, updated_since: str | None = None) -> ListResult[Profile]:
+        return self._read_all("/profiles", _PROFILES, "profiles", updated_since)
 
-    def rooms(self) -> ListResult[PortfolioRoom]:
-        return self._read_all("/rooms", _ROOMS, "rooms")
+    def rooms(self, updated_since: str | None = None) -> ListResult[PortfolioRoom]:
+        return self._read_all("/rooms", _ROOMS, "rooms", updated_since)
 
     def snapshot(self) -> PortfolioSnapshot:
         """Both lists; complete only if each was read to the end."""

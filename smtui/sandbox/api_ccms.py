@@ -12,6 +12,7 @@ from smtui.sandbox.common import (
     CursorParam,
     LimitParam,
     Page,
+    SinceParam,
     bearer,
     get_world,
     paginate,
@@ -30,20 +31,32 @@ WorldDep = Annotated[World, Depends(get_world)]
 
 @router.get("/children", response_model=Page[Child])
 def list_children(
-    service_id: str, world: WorldDep, limit: LimitParam = 100, cursor: CursorParam = None
+    service_id: str,
+    world: WorldDep,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+    updated_since: SinceParam = None,
 ) -> dict[str, Any]:
-    return paginate(world, service_id, "children", limit, cursor)
+    return paginate(world, service_id, "children", limit, cursor, updated_since)
 
 
 @router.get("/rooms", response_model=Page[Room])
 def list_rooms(
-    service_id: str, world: WorldDep, limit: LimitParam = 100, cursor: CursorParam = None
+    service_id: str,
+    world: WorldDep,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+    updated_since: SinceParam = None,
 ) -> dict[str, Any]:
-    return paginate(world, service_id, "rooms", limit, cursor)
+    return paginate(world, service_id, "rooms", limit, cursor, updated_since)
 
 
 @router.get("/bookings", response_model=Page[Booking])
 def list_bookings(
-    service_id: str, world: WorldDep, limit: LimitParam = 100, cursor: CursorParam = None
+    service_id: str,
+    world: WorldDep,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+    updated_since: SinceParam = None,
 ) -> dict[str, Any]:
-    return paginate(world, service_id, "bookings", limit, cursor)
+    return paginate(world, service_id, "bookings", limit, cursor, updated_since)

@@ -18,6 +18,7 @@ from smtui.sandbox.common import (
     IdempotencyKey,
     LimitParam,
     Page,
+    SinceParam,
     StrictBody,
     bearer,
     fingerprint,
@@ -83,9 +84,13 @@ class RoomPatch(_Patch):
 
 @router.get("/profiles", response_model=Page[Profile])
 def list_profiles(
-    service_id: str, world: WorldDep, limit: LimitParam = 100, cursor: CursorParam = None
+    service_id: str,
+    world: WorldDep,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+    updated_since: SinceParam = None,
 ) -> dict[str, Any]:
-    return paginate(world, service_id, "profiles", limit, cursor)
+    return paginate(world, service_id, "profiles", limit, cursor, updated_since)
 
 
 @router.get("/profiles/{profile_id}")
@@ -118,9 +123,13 @@ def unarchive_profile(service_id: str, profile_id: str, world: WorldDep) -> Prof
 
 @router.get("/rooms", response_model=Page[PortfolioRoom])
 def list_rooms(
-    service_id: str, world: WorldDep, limit: LimitParam = 100, cursor: CursorParam = None
+    service_id: str,
+    world: WorldDep,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+    updated_since: SinceParam = None,
 ) -> dict[str, Any]:
-    return paginate(world, service_id, "portfolio_rooms", limit, cursor)
+    return paginate(world, service_id, "portfolio_rooms", limit, cursor, updated_since)
 
 
 @router.post("/rooms", status_code=201)

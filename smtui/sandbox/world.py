@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from smtui.records import Booking, Child, PortfolioRoom, Profile, Room
 from smtui.sandbox.errors import ApiError, invalid, not_found
 from smtui.sandbox.seed import ServiceSet, generate
-from smtui.sandbox.state import ServiceData
+from smtui.sandbox.state import ChangeClock, ServiceData
 
 T = TypeVar("T")
 
@@ -38,6 +38,7 @@ class World:
         self, seed: int = 7, today: dt.date | None = None, services: ServiceSet = "all"
     ) -> None:
         self.lock = threading.RLock()
+        self.clock = ChangeClock()
         self.reset(seed, today or sydney_today(), services)
 
     # --- whole world -----------------------------------------------------------------------
@@ -54,7 +55,7 @@ class World:
             self.today = self.today if today is None else today
             self.service_set = self.service_set if services is None else services
             baseline = generate(self.seed, self.today, self.service_set)
-            self.services = {s.id: s.copy() for s in baseline.services}
+            self.services = {s.id: s.copy(self.clock) for s in baseline.services}
             self.ids = baseline.ids.copy()
 
     def set_today(self, today: dt.date) -> None:
