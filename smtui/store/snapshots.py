@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Sequence
 from itertools import starmap
 from operator import attrgetter
@@ -39,21 +40,41 @@ PORTFOLIO_TABLES = (PROFILE, PROOM)
 CACHE_TABLES = (*CCMS_TABLES, *PORTFOLIO_TABLES, META)
 
 
-def save_ccms(conn: Connection, service_id: int, snap: CcmsSnapshot, read_at: dt.datetime) -> None:
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadMarks:
+    """What the next read of one side starts from: when it was last read in full, and per list
+    the server's ``as_of`` mark to ask ``updated_since`` from (docs/api.md, incremental reads).
+    No cursor for a list means that list is read in full next time."""
+
+    full_read_at: dt.datetime | None = None
+    cursors: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def save_ccms(
+    conn: Connection,
+    service_id: int,
+    snap: CcmsSnapshot,
+    read_at: dt.datetime,
+    marks: ReadMarks | None = None,
+) -> None:
     _clear(conn, service_id, CCMS_TABLES, "ccms")
     _insert(conn, CHILD, service_id, snap.children)
     _insert(conn, CROOM, service_id, snap.rooms)
     _insert(conn, BOOKING, service_id, snap.bookings)
-    _save_meta(conn, service_id, "ccms", read_at, snap.complete, snap.problems)
+    _save_meta(conn, service_id, "ccms", read_at, snap.complete, snap.problems, marks)
 
 
 def save_portfolio(
-    conn: Connection, service_id: int, snap: PortfolioSnapshot, read_at: dt.datetime
+    conn: Connection,
+    service_id: int,
+    snap: PortfolioSnapshot,
+    read_at: dt.datetime,
+    marks: ReadMarks | None = None,
 ) -> None:
     _clear(conn, service_id, PORTFOLIO_TABLES, "portfolio")
     _insert(conn, PROFILE, service_id, snap.profiles)
     _insert(conn, PROOM, service_id, snap.rooms)
-    _save_meta(conn, service_id, "portfolio", read_at, snap.complete, snap.problems)
+    _save_meta(conn, service_id, "portfolio", read_at, snap.complete, snap.problems, marks)
 
 
 def load_ccms(conn: Connection, service_id: int) -> CcmsSnapshot | None:
@@ -95,6 +116,22 @@ def is_complete(conn: Connection, service_id: int, side: str) -> bool:
 def read_at(conn: Connection, service_id: int, side: str) -> dt.datetime | None:
     meta = _meta(conn, service_id, side)
     return meta.read_at if meta else None
+
+
+def read_marks(conn: Connection, service_id: int, side: str) -> ReadMarks | None:
+    """The marks of the cached read of one side, or None when there is no cached read."""
+    query = select(META.c.full_read_at, META.c.cursors)
+    row = conn.execute(query.where(META.c.service_id == service_id, META.c.side == side)).first()
+    if row is None:
+        return None
+    try:
+        cursors = json.loads(row.cursors) if row.cursors else {}
+    except ValueError:
+        cursors = {}  # unreadable marks only cost a full read
+    if not isinstance(cursors, dict):
+        cursors = {}
+    kept = {str(k): v for k, v in cursors.items() if isinstance(v, str)}
+    return ReadMarks(row.full_read_at, kept)
 
 
 def purge(conn: Connection, service_id: int) -> None:
@@ -145,7 +182,10 @@ def _save_meta(
     read_at: dt.datetime,
     complete: bool,
     problems: tuple[str, ...],
+    marks: ReadMarks | None,
 ) -> None:
+    """``marks`` None: a plain full read (read in full at ``read_at``, no cursors)."""
+    marks = marks or ReadMarks(read_at if complete else None)
     conn.execute(
         insert(META),
         {
@@ -154,6 +194,8 @@ def _save_meta(
             "read_at": read_at,
             "complete": complete,
             "problems": problems,
+            "full_read_at": marks.full_read_at,
+            "cursors": json.dumps(marks.cursors, sort_keys=True) if marks.cursors else None,
         },
     )
 

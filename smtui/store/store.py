@@ -213,23 +213,34 @@ class Store:
     # --- cached snapshots ---------------------------------------------------------------------
 
     def save_ccms_snapshot(
-        self, service: str, snap: CcmsSnapshot, *, read_at: dt.datetime | None = None
+        self,
+        service: str,
+        snap: CcmsSnapshot,
+        *,
+        read_at: dt.datetime | None = None,
+        marks: snapshots.ReadMarks | None = None,
     ) -> bool:
-        """Replace the cached CCMS read of a service, atomically; False when kept (below)."""
+        """Replace the cached CCMS read of a service, atomically; False when kept (below).
+        ``marks``: where the next incremental read starts (None: a full read, no cursors)."""
         with self._write_service(service) as (conn, sid):
             if _keeps_complete(conn, sid, "ccms", snap.complete):
                 return False
-            snapshots.save_ccms(conn, sid, snap, read_at or utcnow())
+            snapshots.save_ccms(conn, sid, snap, read_at or utcnow(), marks)
             return True
 
     def save_portfolio_snapshot(
-        self, service: str, snap: PortfolioSnapshot, *, read_at: dt.datetime | None = None
+        self,
+        service: str,
+        snap: PortfolioSnapshot,
+        *,
+        read_at: dt.datetime | None = None,
+        marks: snapshots.ReadMarks | None = None,
     ) -> bool:
         """Replace the cached portfolio read of a service, atomically; False when kept."""
         with self._write_service(service) as (conn, sid):
             if _keeps_complete(conn, sid, "portfolio", snap.complete):
                 return False
-            snapshots.save_portfolio(conn, sid, snap, read_at or utcnow())
+            snapshots.save_portfolio(conn, sid, snap, read_at or utcnow(), marks)
             return True
 
     def load_ccms_snapshot(self, service: str) -> CcmsSnapshot | None:
@@ -251,6 +262,12 @@ class Store:
         _check(side, {"ccms", "portfolio"}, "side")
         with self._read() as conn:
             return snapshots.read_at(conn, _service_id(conn, service), side)
+
+    def read_marks(self, service: str, side: Side) -> snapshots.ReadMarks | None:
+        """Where the next incremental read of one side starts (None: no cached read)."""
+        _check(side, {"ccms", "portfolio"}, "side")
+        with self._read() as conn:
+            return snapshots.read_marks(conn, _service_id(conn, service), side)
 
     def purge_cache(self, service: str) -> None:
         """Forget both cached reads (personal data); mappings, runs and audit stay.
