@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -116,21 +117,55 @@ def sync(
         return
     from smtui import engine
 
-    names = engine.due_services(ctx.store) if all_due else list(services)
-    if not names:
-        _nothing_due(as_json)
-        return
+    verbose = verbose and not as_json
     report: list[dict[str, Any]] = []
     code = EXIT_OK
-    for name in names:
-        entry, text, rc = _sync_one(ctx, name, dry_run, as_of, approve, verbose and not as_json)
+    if all_due and not dry_run:
+        outcomes = _sync_claimed(ctx, as_of, approve, verbose)
+    else:
+        names = engine.due_services(ctx.store) if all_due else list(services)
+        outcomes = (_sync_one(ctx, name, dry_run, as_of, approve, verbose) for name in names)
+    for entry, text, rc in outcomes:
         report.append(entry)
         code = worse(code, rc)
         if not as_json:
             echo(text)
+    if not report and all_due:
+        _nothing_to_claim(ctx, as_json)
+        return
     if as_json:
         emit_json(report)
     sys.exit(code)
+
+
+def _sync_claimed(
+    ctx: Ctx, as_of: dt.date | None, approve: bool, verbose: bool
+) -> Iterator[tuple[dict[str, Any], str, int]]:
+    """Cron's ``sync --all``: claim the next due service nobody is running, sync it, claim the
+    next (smtui.engine.lease.claim_due). Overlapping runs, from this machine or others, share the
+    due services out: each is synced once, and one another run has is not this run's error. A
+    service synced here already (it failed, or was held) is not claimed again."""
+    from smtui.engine.lease import claim_due
+
+    tried: set[str] = set()
+    while True:
+        with claim_due(ctx.store, skip=tried) as name:
+            if name is None:
+                return
+            tried.add(name)
+            outcome = _sync_one(ctx, name, False, as_of, approve, verbose)
+        yield outcome
+
+
+def _nothing_to_claim(ctx: Ctx, as_json: bool) -> None:
+    """Nothing was synced: nothing is due, or every due service is another run's now."""
+    from smtui import engine
+
+    others = [] if as_json else engine.due_services(ctx.store)
+    if not others:
+        _nothing_due(as_json)
+    else:
+        echo(f"Every due service is being synced by another run: {', '.join(others)}")
 
 
 def _sync_one(

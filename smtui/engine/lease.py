@@ -4,6 +4,11 @@ The lock names a run (a random token), not a process: the app may run several se
 in one process, and a pid means nothing on another host. A holder that dies anywhere stops
 renewing, so its lease runs out and the next run takes over; a holder that finds its lease
 gone (taken over, or broken by `smtui service unlock`) starts no further operation.
+
+``sync --all`` does not lock a list it built beforehand: it *claims* the next due service nobody
+is running (:func:`claim_due`), re-checks that it is still due, syncs it and claims the next,
+so overlapping runs from cron on several machines share the due services out, and a run of
+the claimed service in the same thread adopts the claim instead of locking again.
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ import datetime as dt
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 from smtui.engine.errors import EngineError, Locked
-from smtui.engine.services import host_name
+from smtui.engine.services import host_name, who_am_i
 from smtui.store import LockInfo, Store
 
 #: How long a lease lasts without renewal; `SMTUI_LOCK_LEASE_SECONDS` overrides it (tests).
@@ -24,6 +29,7 @@ DEFAULT_LEASE = dt.timedelta(seconds=60)
 
 _guard = threading.Lock()
 _running: dict[str, str] = {}  # service -> token of the run this process is making
+_claimed: dict[str, tuple[int, Lease]] = {}  # service -> (thread, lease) claimed by sync --all
 
 
 def lease_length() -> dt.timedelta:
@@ -82,7 +88,13 @@ class Lease:
 
 @contextmanager
 def hold(store: Store, name: str, who: str) -> Iterator[Lease]:
-    """Hold the service's lock for one run, or raise Locked naming the holder."""
+    """Hold the service's lock for one run, or raise Locked naming the holder; a service this
+    thread has claimed (``claim_due``) is held already, and its claim ends it."""
+    with _guard:
+        claim = _claimed.get(name)
+    if claim is not None and claim[0] == threading.get_ident():
+        yield claim[1]
+        return
     token = secrets.token_hex(16)
     with _guard:
         if name in _running:
@@ -112,6 +124,46 @@ def hold(store: Store, name: str, who: str) -> Iterator[Lease]:
             store.release_lock(name, token)
     finally:
         with _guard:
+            _running.pop(name, None)
+
+
+@contextmanager
+def claim_due(store: Store, skip: Collection[str] = ()) -> Iterator[str | None]:
+    """Claim the most overdue due service nobody is running (and not in ``skip``): its name
+    while this thread holds its lease, or None when no such service is left.
+
+    After the claim the service is checked to be due still: a run elsewhere may have finished
+    it just before (its new next due time is saved before its lease is released), and then it
+    is let go and the next one claimed.
+    """
+    token = secrets.token_hex(16)
+    length = lease_length()
+    user, host = who_am_i().split("@")[0], host_name()
+    passed = set(skip)
+    while True:
+        name = store.claim_due(
+            token=token, user=user, host=host, pid=os.getpid(), lease=length, skip=passed
+        )
+        if name is None:
+            yield None
+            return
+        due = store.next_due(name)
+        if due is not None and due <= dt.datetime.now(dt.UTC):
+            break
+        store.release_lock(name, token)  # synced (or turned off) meanwhile
+        passed.add(name)
+    lease = Lease(store, name, token, length)
+    with _guard:
+        _running[name] = token
+        _claimed[name] = (threading.get_ident(), lease)
+    lease.start()
+    try:
+        yield name
+    finally:
+        lease.stop()
+        store.release_lock(name, token)
+        with _guard:
+            _claimed.pop(name, None)
             _running.pop(name, None)
 
 

@@ -29,6 +29,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from smtui.records import (
@@ -603,6 +605,78 @@ class Store:
             self._delete_lock(service, holder.token)  # its process is gone
         return self.lock_holder(service)
 
+    def claim_due(
+        self,
+        *,
+        token: str,
+        user: str,
+        host: str,
+        pid: int,
+        lease: dt.timedelta,
+        skip: Collection[str] = (),
+    ) -> str | None:
+        """Take the lease of the most overdue due service nobody is running (and not in
+        ``skip``) for the run ``token``: its name, or None when no such service is left.
+
+        ``sync --all`` claims one service at a time this way, so overlapping runs (cron on
+        several machines) share the due services out instead of each syncing all of them. On
+        PostgreSQL the pick is ``FOR UPDATE SKIP LOCKED``, so claimers pass over the service
+        another is claiming; the lease row's insert (or the takeover of an expired one) is the
+        arbiter as in ``acquire_lock``, and a claimer that loses it picks again. On SQLite the
+        write transaction makes the pick and the claim one step. A lease whose holder on this
+        host is gone is broken first, as ``acquire_lock`` would.
+        """
+        self._break_dead_locks(host)
+        skipped = list(skip)
+        while True:
+            now = utcnow()
+            row = {
+                "token": token,
+                "user": user,
+                "host": host,
+                "pid": pid,
+                "run_id": None,
+                "since": now,
+                "expires_at": now + lease,
+            }
+            held = select(LOCK.c.service_id).where(
+                LOCK.c.service_id == SERVICE.c.id, LOCK.c.expires_at >= now
+            )
+            pick = (
+                select(SERVICE.c.id, SERVICE.c.name)
+                .where(
+                    SERVICE.c.enabled,
+                    SERVICE.c.set_up_at.is_not(None),
+                    SERVICE.c.next_due_at <= now,
+                    ~held.exists(),
+                )
+                .order_by(SERVICE.c.next_due_at, SERVICE.c.name)
+                .limit(1)
+            )
+            if skipped:
+                pick = pick.where(SERVICE.c.name.not_in(skipped))
+            with self._write() as conn:
+                if postgres.is_postgres(conn.dialect.name):
+                    pick = pick.with_for_update(skip_locked=True, of=SERVICE)
+                found = conn.execute(pick).first()
+                if found is None:
+                    return None
+                if _claim_lock(conn, found.id, row, now):
+                    return str(found.name)
+            # another run claimed it between the pick and the insert: pick again
+
+    def _break_dead_locks(self, host: str) -> None:
+        """Free the leases held by runs on this host whose process is gone."""
+        with self._read() as conn:
+            held = conn.execute(
+                select(SERVICE.c.name, LOCK.c.token, LOCK.c.pid)
+                .join(LOCK, LOCK.c.service_id == SERVICE.c.id)
+                .where(LOCK.c.host == host)
+            ).all()
+        for name, token, pid in held:
+            if not _pid_alive(pid):
+                self._delete_lock(name, token)
+
     def renew_lock(
         self, service: str, token: str, lease: dt.timedelta, *, run_id: int | None = None
     ) -> bool:
@@ -659,6 +733,20 @@ class Store:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _claim_lock(conn: Connection, sid: int, row: dict[str, Any], now: dt.datetime) -> bool:
+    """Insert the service's lease row, or take over an expired one; whether it is now ours."""
+    dialect_insert = pg_insert if postgres.is_postgres(conn.dialect.name) else sqlite_insert
+    upsert = (
+        dialect_insert(LOCK)
+        .values(service_id=sid, **row)
+        .on_conflict_do_update(
+            index_elements=[LOCK.c.service_id], set_=row, where=LOCK.c.expires_at < now
+        )
+        .returning(LOCK.c.service_id)
+    )
+    return conn.execute(upsert).first() is not None
 
 
 def _check(value: str, allowed: Iterable[str], what: str) -> None:
