@@ -389,7 +389,8 @@ class ServiceSession:
         edit (one undo puts them all back); returns it and the skipped counts by reason."""
         with self._lock:
             ok, skipped = self.acceptable(child_ids)
-            return self.set_children(ok, "accept", label=label or f"accept ({len(ok)})"), skipped
+            label = label or f"accept group ({len(ok)})"
+            return self.set_children(ok, "accept", label=label), skipped
 
     def set_rooms(
         self,

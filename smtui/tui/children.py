@@ -20,13 +20,14 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from smtui import engine
+from smtui.engine.mapping import GridRow, reason_label, review_groups
 from smtui.engine.session import ServiceSession
 from smtui.tui.cells import MARKED, UNMARKED, child_cells, haystack
 from smtui.tui.dialogs import Dialog, LinesScreen
 from smtui.tui.fit import Col, FitTable
+from smtui.tui.groups import ALL, GroupsScreen
 from smtui.tui.picker import Choice, PickerScreen, candidate_choice, ranked
 from smtui.tui.working import ReportsWorkerErrors
-from smtui.views import ChildRow
 
 FILTERS: tuple[tuple[str, str], ...] = (
     ("review", "Needs review"),
@@ -56,7 +57,10 @@ MAX_ROWS = 5000
 PREFETCH_DELAY = 0.3
 
 
-def in_filter(row: ChildRow, key: str) -> bool:
+def in_filter(row: GridRow, key: str, group: str | None = None) -> bool:
+    """``group``: only the reviews of that reason kind (the review groups, r)."""
+    if group is not None:
+        return row.action == "review" and row.reason_kind == group
     if key == "all":
         return True
     if key == "changed":
@@ -111,6 +115,9 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         Binding("x", "ignore", "Don't add", id="children.ignore"),
         # u shows only while there is something to undo; w is in the line under the grid
         Binding("u", "undo", "Undo", id="children.undo"),
+        Binding("r", "groups", "Reasons", id="children.groups", tooltip="reviews by reason"),
+        # announced in the line under the grid while it shows a review group
+        Binding("A", "accept_group", "Accept group", show=False, id="children.accept_group"),
         Binding("w", "why", "Why", show=False, id="children.why"),
         # priority, as on the home screen: the keys typed straight after / belong in the box
         Binding("slash", "search", "Find", show=False, id="children.search", priority=True),
@@ -125,16 +132,18 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
     def __init__(self, service: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.service = service
-        self.rows: list[ChildRow] = []
-        self.by_id: dict[str, ChildRow] = {}
+        self.rows: list[GridRow] = []
+        self.by_id: dict[str, GridRow] = {}
         self.search_keys: dict[str, str] = {}
         self.shown_keys: list[str] = []
         self.marks: set[str] = set()
         self.filter_key = "all"
+        #: the review group shown (a reason kind), None for the filter alone
+        self.group: str | None = None
         self.query_text = ""
         self.counts: dict[str, int] = {}
         self._cells: dict[str, tuple[Text, ...]] = {}
-        self._cells_of: dict[str, ChildRow] = {}
+        self._cells_of: dict[str, GridRow] = {}
         self.session: ServiceSession | None = None
         #: a read or a sync is under way: its result replaces the session, so no edit now
         self.frozen = False
@@ -166,7 +175,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         if self.session is not None:
             self.set_rows(self.session.child_rows())
 
-    def set_rows(self, rows: list[ChildRow]) -> None:
+    def set_rows(self, rows: list[GridRow]) -> None:
         """Show these rows; the first load picks the filter that needs attention. A row object
         the grid had keeps its cells and search text (the session hands out new objects only
         for rows that changed)."""
@@ -185,7 +194,7 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.show()
         self.post_message(self.Changed())
 
-    def cells_of(self, row: ChildRow) -> tuple[Text, ...]:
+    def cells_of(self, row: GridRow) -> tuple[Text, ...]:
         """A row's cells, made once per read: a filter keystroke only picks which to show."""
         cells = self._cells.get(row.child_id)
         if cells is None or self._cells_of.get(row.child_id) is not row:
@@ -196,13 +205,14 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             return (MARKED, *cells[1:])
         return cells
 
-    def matching(self) -> list[ChildRow]:
+    def matching(self) -> list[GridRow]:
         needle = self.query_text.casefold().strip()
         keys = self.search_keys
+        key, group = self.filter_key, self.group
         return [
             r
             for r in self.rows
-            if in_filter(r, self.filter_key) and (not needle or needle in keys[r.child_id])
+            if in_filter(r, key, group) and (not needle or needle in keys[r.child_id])
         ]
 
     def show(self) -> None:
@@ -228,11 +238,17 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         if matching is None:
             matching = len(self.matching())
         # Most important first: at 80 columns the end is cut, and esc / u are only shown here.
-        parts = [f"showing {len(self.shown_keys):,} of {matching:,}"]
+        shown = f"showing {len(self.shown_keys):,} of {matching:,}"
         if not matching and self.rows:
-            parts[0] += ": none here, 6 shows all"
+            shown += ": none here, " + ("r picks a group" if self.group else "6 shows all")
         if matching > len(self.shown_keys):
-            parts[0] += ": type to filter"
+            shown += ": type to filter"
+        parts = [shown]
+        if self.group is not None:
+            # the group's reason first: it is what the shown rows have in common
+            parts.insert(0, f"{reason_label(self.group)}: {matching:,}")
+            if matching:
+                parts.insert(1, "A accepts them all · r groups")
         if self.marks:
             hidden = len(self.marks - set(self.shown_keys))
             mark = f"{len(self.marks):,} marked"
@@ -338,12 +354,14 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         self.show_status()
 
     def action_clear(self) -> None:
-        """Esc undoes the narrowest thing first: the marks, then the filter; then the screen
-        gets it and goes back."""
+        """Esc undoes the narrowest thing first: the marks, then the typed filter, then the
+        review group; then the screen gets it and goes back."""
         if self.marks:
             self.action_clear_marks()
         elif self.query_text:
             self.clear_search()
+        elif self.group is not None:
+            self.action_filter("review")
 
     def clear_search(self) -> None:
         self.query_text = ""
@@ -355,7 +373,25 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
 
     def action_filter(self, key: str) -> None:
         self.filter_key = key
+        self.group = None
         self.show()
+
+    def action_groups(self) -> None:
+        """The reviews counted by reason; the one picked is shown in the grid."""
+        groups = review_groups(self.rows)
+        if not groups:
+            self.notify("No child needs review")
+            return
+
+        def picked(kind: str | None) -> None:
+            if kind is None:
+                return
+            self.filter_key = "review"
+            self.group = None if kind == ALL else kind
+            self.show()
+            self.grid.action_first()
+
+        self.app.push_screen(GroupsScreen(groups, self.group), picked)
 
     def action_search(self) -> None:
         # at once, not on the next idle: the keys typed straight after / belong in the box
@@ -387,7 +423,9 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         if action == "search":
             return not isinstance(self.screen.focused, Input)  # in the box, / is a character
         if action == "clear":
-            return bool(self.marks or self.query_text)
+            return bool(self.marks or self.query_text or self.group)
+        if action == "accept_group":
+            return False if self.group is None else (None if self.frozen else True)
         if action == "undo":
             has_undo = self.session is not None and self.session.last_edit("children")
             return None if self.frozen else bool(has_undo)
@@ -493,6 +531,51 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
             )
 
         self.app.push_screen(PickerScreen(f"Link {child.name} to which profile?", load), chosen)
+
+    def action_accept_group(self) -> None:
+        """Every suggestion of the group shown becomes a link, once confirmed; one undo puts
+        the group back. A review whose profile is taken stays in review, and is counted."""
+        session, group = self.session, self.group
+        if session is None or group is None or self.check_action("accept_group", ()) is not True:
+            return
+        ids = [r.child_id for r in self.matching()]  # the group, as narrowed by typed text
+        ok, skipped = session.acceptable(ids)
+        left = [f"{n:,} left in review: {why}" for why, n in skipped.items()]
+        if not ok:
+            self.notify(" · ".join(["Nothing to accept here", *left]), severity="warning")
+            return
+        body = [
+            "Each child is linked to its suggested profile, as enter does one by one;",
+            "S shows the links before anything changes, and u undoes the whole group.",
+            *left,
+        ]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.accept_group(ids)
+
+        self.app.push_screen(
+            Dialog(
+                f"Accept {len(ok):,} suggestions: {reason_label(group)}?",
+                body,
+                yes=f"Accept {len(ok):,}",
+                no="Cancel",
+            ),
+            answered,
+        )
+
+    def accept_group(self, ids: list[str]) -> None:
+        """Decided again as it is now: the rows may have changed while the dialog was open."""
+        if self.session is None or self.frozen:
+            return
+        edit, skipped = self.session.accept_reviews(ids)
+        if not edit.ids:
+            self.notify("Nothing was accepted: the group changed meanwhile", severity="warning")
+            return
+        self.show_rows()
+        left = [f"{n:,} left in review ({why})" for why, n in skipped.items()]
+        self.notify("; ".join([f"Accepted {len(edit.ids):,}", *left]), timeout=6)
+        self.post_message(self.Edited())
 
     def action_why(self) -> None:
         key = self.cursor_key()
