@@ -220,3 +220,25 @@ def test_automap_compares_booked_rooms_by_mapping_or_by_name():
     prof = [Profile("p1", "Mia", "Lee", None, False, room_ids=("pr1",), guardian_emails=FAMILY)]
     proposed = propose_child_mappings(kids, prof, {}, only_new=False, rooms=by_name)
     assert (proposed[0].action, proposed[0].reason_kind) == ("link", "shared_guardian")
+
+
+def test_the_engine_proposes_from_snapshots_with_guardians_and_booked_rooms():
+    """engine.matching.propose_children: what setup's auto-match sees in the two systems."""
+    from smtui.engine.matching import propose_children
+    from smtui.records import CcmsSnapshot, PortfolioSnapshot
+
+    today = dt.date(2024, 3, 4)
+    ccms = CcmsSnapshot(
+        children=(child("c1", "Mia", "Lee", dt.date(2021, 3, 4)),),
+        rooms=(Room("r1", "Possums Room", UPDATED),),
+        bookings=(Booking("b1", "c1", "r1", today, (1, 2), 1, "permanent", "placed"),),
+    )
+    portfolio = PortfolioSnapshot(
+        profiles=(Profile("p1", "Mia", "Lee", None, False, ("pr1",), guardian_emails=FAMILY),),
+        rooms=(PortfolioRoom("pr1", "Possums", False),),
+    )
+    proposed = propose_children(ccms, portfolio, {}, {}, only_new=False, as_of=today)
+    assert [(m.action, m.profile_id, m.reason_kind) for m in proposed] == [
+        ("link", "p1", "shared_guardian")
+    ]
+    assert "same room" in proposed[0].reason and "@" not in proposed[0].reason

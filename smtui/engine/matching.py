@@ -1,4 +1,5 @@
-"""Matching two CSV files, for `smtui match`: the matcher alone, no store and no vendor system.
+"""Matching for the engine: child proposals from the snapshots, and two CSV files for
+`smtui match` (the matcher alone, no store and no vendor system).
 
 Through the engine like every other command, so the CLI stays a front end over one facade; the
 CSV format and its one-line errors (``CsvInputError``) are the matcher's (smtui.match.csvio).
@@ -6,11 +7,35 @@ CSV format and its one-line errors (``CsvInputError``) are the matcher's (smtui.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Mapping
 from typing import TextIO
 
+from smtui.automap import match_rooms, propose_child_mappings
 from smtui.match import match_children
 from smtui.match.csvio import read_match_csv, write_proposals_csv
+from smtui.records import CcmsSnapshot, ChildMapping, PortfolioSnapshot, RoomMapping
+
+
+def propose_children(
+    ccms: CcmsSnapshot,
+    portfolio: PortfolioSnapshot,
+    existing: Mapping[str, ChildMapping],
+    room_mappings: Mapping[str, RoomMapping],
+    *,
+    only_new: bool,
+    as_of: dt.date,
+) -> list[ChildMapping]:
+    """The matcher's child proposals from the two snapshots, with all the evidence they hold:
+    names and birth dates, the guardian emails on both sides, and each child's booked rooms
+    against each profile's rooms (by ``room_mappings``, or by name before rooms are mapped)."""
+    rooms = match_rooms(
+        ccms.rooms, ccms.bookings, portfolio.rooms, portfolio.profiles, room_mappings, as_of
+    )
+    return propose_child_mappings(
+        ccms.children, portfolio.profiles, existing, only_new=only_new, rooms=rooms
+    )
 
 
 def match_csv(
