@@ -6,7 +6,9 @@ service big enough to learn from (``weights.MIN_PEOPLE``) also when its Fellegi-
 probability, learned from the service's own pairs, is overwhelming and no veto applies
 (``_promotable``), or on a name unique in both lists when the profile has no birth date and
 the names alone are trusted (``_names_alone``). The same probability sends a person the pairs
-the tiers call implausible but the service's evidence says are likely (``REVIEW_P``). Every
+the tiers call implausible but the service's evidence says are likely (``REVIEW_P``). In a
+service of any size, a shared guardian email links a pair whose names agree and nothing
+contradicts (``_link_shared_guardians``); rooms only support or weakly doubt. Every
 veto can only turn a link into a review, never the other way round, and each proposal carries
 its reason as data (``ReasonKind``).
 
