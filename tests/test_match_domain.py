@@ -106,6 +106,15 @@ def test_daniel_is_not_linked_to_the_only_daniela_with_shared_guardians_and_room
     assert undated["c1"].action == "review"
 
 
+def test_a_given_name_spelt_differently_needs_a_birth_date_even_with_a_shared_family():
+    """Without a birth date a sibling's or a departed twin's profile (Eva for Ava, Kylie for
+    Kyle) could be the one typed: a person decides, however alike the spellings."""
+    for mine, theirs in (("Ava", "Eva"), ("Kylie", "Kyqie"), ("Matias", "Mattias")):
+        kids = [child("c1", mine, "Moss", dt.date(2021, 6, 1))]
+        found = only(kids, [profile("p1", theirs, "Moss", None)])["c1"]
+        assert found.action != "link", (mine, theirs)
+
+
 def test_a_namesake_with_a_far_birth_date_stays_apart_with_shared_guardians_and_rooms():
     kids = [child("c1", "Emma", "Moss", dt.date(2019, 2, 3))]
     found = only(kids, [profile("p1", "Emma", "Moss", dt.date(2022, 8, 9))])["c1"]

@@ -449,7 +449,8 @@ def _link_shared_guardians(
 
     Twins and siblings share guardians too, so this only lifts what the names already say: a
     strong name (``evidence._is_strong``), no twin guard, a given-name typo only where
-    ``_promotable`` would accept one (Daniel/Daniela stays a review), rooms not disagreeing
+    ``_promotable`` would accept one (Daniel/Daniela stays a review) and with a birth date on
+    both sides (an undated Eva may be a departed twin of Ava's), rooms not disagreeing
     unless the given name is exact (children move rooms; a nickname in another room is
     another doubt), a profile not archived, and no other child with a strong claim on the
     profile unless that child's guardian emails differ from the profile's. Works in a service
@@ -480,7 +481,10 @@ def _link_shared_guardians(
                 and rivals[ev.profile_id] == 1
                 and (
                     ev.first.kind not in ("slip", "typo")
-                    or _mere_slip(ev, child_of[child_id], profile_of[ev.profile_id], names)
+                    or (
+                        ev.dob != "missing"
+                        and _mere_slip(ev, child_of[child_id], profile_of[ev.profile_id], names)
+                    )
                 )
             ):
                 mine[n] = ev._replace(tier=LINK, basis="guardian")
