@@ -17,7 +17,7 @@ SERVICE = "little-wattle"
 TODAY = "2026-11-23"
 
 
-def _set_up(sandbox: RunningSandbox, db: Path) -> None:
+def _set_up(sandbox: RunningSandbox, db: str) -> None:
     assert (
         run_cli(*add_service_args(sandbox, SERVICE, "Australia/Melbourne"), db=db).returncode == 0
     )
@@ -70,9 +70,9 @@ def test_match_refuses_a_bad_csv_in_one_line(tmp_path: Path) -> None:
 
 
 def test_mapping_export_edit_import_and_a_bad_row_changes_nothing(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, tmp_path: Path, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     _set_up(sandbox_world, db)
     exported = tmp_path / "map.csv"
     assert run_cli("mapping", "export", SERVICE, str(exported), db=db).returncode == 0
@@ -109,8 +109,8 @@ def test_mapping_export_edit_import_and_a_bad_row_changes_nothing(
     assert after[review["ccms_id"]]["origin"] == "manual"
 
 
-def test_log_shows_runs_and_their_operations(sandbox_world: RunningSandbox, tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
+def test_log_shows_runs_and_their_operations(sandbox_world: RunningSandbox, store_url: str) -> None:
+    db = store_url
     _set_up(sandbox_world, db)
     runs = run_cli("log", SERVICE, db=db)
     assert runs.returncode == 0
@@ -122,9 +122,9 @@ def test_log_shows_runs_and_their_operations(sandbox_world: RunningSandbox, tmp_
 
 
 def test_invitations_lists_integrated_children_without_one_and_sends_nothing(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     _set_up(sandbox_world, db)
     with PortfolioClient(
         sandbox_world.portfolio_url(SERVICE), sandbox_world.portfolio_token
@@ -149,9 +149,9 @@ def test_invitations_lists_integrated_children_without_one_and_sends_nothing(
 
 
 def test_an_incomplete_read_archives_nothing(
-    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient, tmp_path: Path, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     _set_up(sandbox_world, db)
     exported = tmp_path / "map.csv"
     run_cli("mapping", "export", SERVICE, str(exported), db=db)
@@ -199,9 +199,9 @@ def test_an_incomplete_read_archives_nothing(
 
 
 def test_every_sync_reports_the_children_still_waiting_for_review(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, tmp_path: Path, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     _set_up(sandbox_world, db)  # --accept-proposals leaves the uncertain ones undecided
     synced = run_cli("sync", SERVICE, "--as-of", TODAY, db=db)
     assert synced.returncode == 0, synced.stdout + synced.stderr
@@ -215,13 +215,13 @@ def test_every_sync_reports_the_children_still_waiting_for_review(
     assert f"`smtui refresh {SERVICE}` reads both systems again" in explained.stdout
 
 
-def test_as_of_out_of_range_is_one_line(tmp_path: Path) -> None:
-    result = run_cli("sync", "x", "--dry-run", "--as-of", "9999-12-31", db=tmp_path / "s.db")
+def test_as_of_out_of_range_is_one_line(store_url: str) -> None:
+    result = run_cli("sync", "x", "--dry-run", "--as-of", "9999-12-31", db=store_url)
     assert result.returncode == 1
     assert "out of range" in result.stderr and "Traceback" not in result.stderr
 
 
-def _linked(db: Path, tmp_path: Path) -> list[dict[str, str]]:
+def _linked(db: str, tmp_path: Path) -> list[dict[str, str]]:
     exported = tmp_path / "linked.csv"
     assert run_cli("mapping", "export", SERVICE, str(exported), db=db).returncode == 0
     return [r for r in csv.DictReader(exported.open())
@@ -229,10 +229,10 @@ def _linked(db: Path, tmp_path: Path) -> list[dict[str, str]]:
 
 
 def test_mapping_set_never_links_one_profile_to_two_children(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, tmp_path: Path, store_url: str
 ) -> None:
     """Linking to another child's profile would show one family another child's portfolio."""
-    db = tmp_path / "s.db"
+    db = store_url
     _set_up(sandbox_world, db)
     a, b = _linked(db, tmp_path)[:2]
     taken = run_cli("mapping", "set", SERVICE, a["ccms_id"], f"link:{b['target_id']}", "--force",
@@ -256,9 +256,9 @@ def test_mapping_set_never_links_one_profile_to_two_children(
 
 
 def test_mapping_import_refuses_a_child_twice_or_a_profile_shared(
-    sandbox_world: RunningSandbox, tmp_path: Path
+    sandbox_world: RunningSandbox, tmp_path: Path, store_url: str
 ) -> None:
-    db = tmp_path / "s.db"
+    db = store_url
     _set_up(sandbox_world, db)
     exported = tmp_path / "map.csv"
     run_cli("mapping", "export", SERVICE, str(exported), db=db)

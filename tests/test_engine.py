@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +18,10 @@ TODAY = dt.date(2026, 11, 23)
 
 
 @pytest.fixture
-def store(sandbox_world: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def store(sandbox_world: RunningSandbox, store_url: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SMTUI_TEST_CCMS", sandbox_world.ccms_token)
     monkeypatch.setenv("SMTUI_TEST_PORTFOLIO", sandbox_world.portfolio_token)
-    s = engine.open_store(str(tmp_path / "smtui.db"))
+    s = engine.open_store(store_url)
     engine.add_service(
         s,
         ServiceConfig(
