@@ -29,6 +29,7 @@ class RefreshResult:
     complete: bool
     problems: tuple[str, ...]
     kept: tuple[str, ...] = ()  # sides whose earlier complete read stays cached ("CCMS", ...)
+    read: str = "in full"  # or "changes only" (Reading.mode): how the lists were read
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +47,11 @@ def refresh(store: Store, name: str, progress: Progress | None = None) -> Refres
     """Pull both sides into the store's cache."""
     cfg = service_config(store, name)
     with clients_for(cfg) as (ccms, portfolio):
-        ccms_snap, portfolio_snap = read_both(ccms, portfolio, progress, name)
-    kept = tuple(
-        side
-        for side, saved in (
-            ("CCMS", store.save_ccms_snapshot(name, ccms_snap)),
-            ("portfolio", store.save_portfolio_snapshot(name, portfolio_snap)),
-        )
-        if not saved
-    )
+        reading = read_both(ccms, portfolio, progress, name, store)
+    ccms_snap, portfolio_snap = reading.ccms, reading.portfolio
+    kept = reading.save(store, name)
+    if progress:
+        progress(f"Read {reading.mode}")
     propose(store, name)  # before setup: everything not decided by hand; after: new children
     return RefreshResult(
         counts={
@@ -67,6 +64,7 @@ def refresh(store: Store, name: str, progress: Progress | None = None) -> Refres
         complete=ccms_snap.complete and portfolio_snap.complete,
         problems=ccms_snap.problems + portfolio_snap.problems,
         kept=kept,
+        read=reading.mode,
     )
 
 
@@ -158,9 +156,9 @@ def dry_run(
     """
     cfg = service_config(store, name)
     with clients_for(cfg) as (ccms_client, portfolio_client):
-        ccms, portfolio = read_both(ccms_client, portfolio_client, progress, name)
-    store.save_ccms_snapshot(name, ccms)
-    store.save_portfolio_snapshot(name, portfolio)
+        reading = read_both(ccms_client, portfolio_client, progress, name, store)
+    reading.save(store, name)
+    ccms, portfolio = reading.ccms, reading.portfolio
     propose(store, name)
     as_of = as_of or rules.today_in(cfg.timezone)
     plan = plan_for(store, name, ccms, portfolio, as_of, approve=approve)
@@ -244,9 +242,9 @@ def _run_locked(
 ) -> SyncResult:
     name = cfg.name
     with clients_for(cfg) as (ccms_client, portfolio_client):
-        ccms, portfolio = read_both(ccms_client, portfolio_client, progress, name)
-        store.save_ccms_snapshot(name, ccms)
-        store.save_portfolio_snapshot(name, portfolio)
+        reading = read_both(ccms_client, portfolio_client, progress, name, store)
+        reading.save(store, name)
+        ccms, portfolio = reading.ccms, reading.portfolio
         _adopt_created(store, name, ccms, portfolio, who)
         _close_interrupted(store, name, run_id)
         propose(store, name, only_new=True)
@@ -294,8 +292,11 @@ def _run_locked(
         if outcome.done and not lease.lost:
             if progress:
                 progress("Verifying the portfolio…")
-            after = portfolio_client.snapshot()
-            store.save_portfolio_snapshot(name, after)
+            again = read_both(
+                ccms_client, portfolio_client, None, name, store, sides=("portfolio",)
+            )
+            after = again.portfolio
+            store.save_portfolio_snapshot(name, after, marks=again.portfolio_marks)
             recheck = plan_for(store, name, ccms, after, as_of, approve=approve)
             remaining = sum(1 for op in recheck.operations if not op.held)
     incomplete = ccms.problems + portfolio.problems
