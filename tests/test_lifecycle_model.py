@@ -47,6 +47,7 @@ from smtui.records import Booking, CcmsSnapshot, Child, PortfolioSnapshot
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox
 from smtui.store import ServiceConfig, Store
+from tests import pg_helpers
 
 WHO = "model tester"
 CCMS_TOKEN_ENV = "SMTUI_LIFECYCLE_CCMS"
@@ -214,7 +215,19 @@ class World:
     service: str
     timezone: str
     tmp: Path
-    examples: int = 0  # one store file each
+    examples: int = 0  # one store each: a file, or under SMTUI_TEST_DB a PostgreSQL database
+
+    def new_store_url(self) -> str:
+        """A fresh, empty store for the next example (dropped by ``drop_store``)."""
+        self.examples += 1
+        server = pg_helpers.server_url()
+        if server is None:
+            return str(self.tmp / f"example-{self.examples}.db")
+        return pg_helpers.create_database(server)
+
+    def drop_store(self, url: str) -> None:
+        if pg_helpers.on_postgres():
+            pg_helpers.drop_database(url)
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -226,6 +239,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.svc = world.service
         self.today = world.today
         self.store: Store | None = None
+        self.store_url: str | None = None
         self.ccms_client: CcmsClient | None = None
         self.portfolio_client: PortfolioClient | None = None
         self.children: dict[str, Intent] = {}
@@ -529,8 +543,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         w = self.w
         w.admin.reset(seed=w.seed, today=w.today, services="all")
         w.admin.clear_faults()
-        w.examples += 1
-        self.store = engine.open_store(str(w.tmp / f"example-{w.examples}.db"))
+        self.store_url = w.new_store_url()
+        self.store = engine.open_store(self.store_url)
         engine.add_service(
             self.store,
             ServiceConfig(
@@ -562,6 +576,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                 client.close()
         if self.store is not None:
             self.store.close()
+        if self.store_url is not None:
+            self.w.drop_store(self.store_url)
         self.w.admin.clear_faults()
 
     # --- the CCMS changes, through the sandbox admin API ---
