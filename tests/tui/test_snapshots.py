@@ -219,3 +219,31 @@ def test_settings_with_an_unsaved_value(
         await steady(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_review_groups(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+    """r: the children in review counted by reason, largest group first."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "little-wattle")
+        await pilot.press("r")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_review_group_accept_confirmation(
+    snap_compare: Any, make_app: Callable[[], SmtuiApp]
+) -> None:
+    """A group in the grid (its reason under it) and A's confirmation over it."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_service(pilot, "little-wattle")
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # the largest group
+        await pilot.pause()
+        await pilot.press("A")
+        await steady(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
