@@ -418,3 +418,40 @@ def test_a_worker_refuses_a_sqlite_store(tmp_path) -> None:
 
     with pytest.raises(WorkerError, match="needs a PostgreSQL store"):
         run_once(str(tmp_path / "smtui.db"))
+
+
+# --- lock waits ----------------------------------------------------------------------------------
+
+ADD_SECOND = (
+    *("service", "add", "second", "--ccms-url", "http://127.0.0.1:1/c"),
+    *("--ccms-token-env", "X_TOKEN", "--portfolio-url", "http://127.0.0.1:1/p"),
+    *("--portfolio-token-env", "Y_TOKEN"),
+)
+
+
+def test_a_write_behind_another_sessions_lock_gives_up_after_smtui_pg_lock_timeout(
+    pg_url: str,
+) -> None:
+    """An operator shortens (or lengthens) the wait: the write gives up after about that long,
+    in one line that says how long it waited; a value that is not seconds is one line too."""
+    with open_store(pg_url) as store:
+        add(store)
+    holder = sa.create_engine(pg_url, poolclass=sa.NullPool)
+    with holder.connect() as conn:
+        conn.exec_driver_sql("LOCK TABLE service IN EXCLUSIVE MODE")
+        try:
+            started = time.monotonic()
+            added = run_cli(*ADD_SECOND, db=pg_url, env={"SMTUI_PG_LOCK_TIMEOUT": "1"}, timeout=60)
+            waited = time.monotonic() - started
+        finally:
+            conn.rollback()
+    holder.dispose()
+    assert added.returncode == 1 and "Traceback" not in added.stderr, added.stderr
+    assert "busy" in added.stderr and "more than 1 s" in added.stderr, added.stderr
+    assert waited < 8, f"gave up after {waited:.1f} s, not about 1 s"
+
+    bad = run_cli("service", "list", db=pg_url, env={"SMTUI_PG_LOCK_TIMEOUT": "soon"})
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "SMTUI_PG_LOCK_TIMEOUT" in bad.stderr, bad.stderr
+    with open_store(pg_url) as store:
+        assert [s.name for s in store.list_services()] == ["sunny"]
