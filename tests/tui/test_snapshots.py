@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
-from tui_helpers import open_service, set_up_service, settle, steady
+from tui_helpers import as_reviews, open_service, set_up_service, settle, steady
 
 from smtui import engine, rules
 from smtui.sandbox.admin import AdminClient
@@ -221,8 +221,13 @@ def test_settings_with_an_unsaved_value(
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_review_groups(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> None:
+#: reviews added to the seeded data's own for the review-group snapshots (as_reviews)
+REVIEWS = {"unique_name_no_birth_date": 5, "birth_date_differs": 3, "twin": 2}
+
+
+def test_review_groups(snap_compare: Any, make_app: Callable[[], SmtuiApp], store: Any) -> None:
     """r: the children in review counted by reason, largest group first."""
+    as_reviews(store, "little-wattle", REVIEWS)
 
     async def run_before(pilot: Pilot) -> None:
         await open_service(pilot, "little-wattle")
@@ -233,9 +238,10 @@ def test_review_groups(snap_compare: Any, make_app: Callable[[], SmtuiApp]) -> N
 
 
 def test_review_group_accept_confirmation(
-    snap_compare: Any, make_app: Callable[[], SmtuiApp]
+    snap_compare: Any, make_app: Callable[[], SmtuiApp], store: Any
 ) -> None:
     """A group in the grid (its reason under it) and A's confirmation over it."""
+    as_reviews(store, "little-wattle", REVIEWS)
 
     async def run_before(pilot: Pilot) -> None:
         await open_service(pilot, "little-wattle")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -9,6 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from smtui import engine
+from smtui.match import REASON_LABELS
 from smtui.tui.synclog import SyncLogPane
 
 WHO = "tester@test"
@@ -60,3 +62,22 @@ async def steady(pilot: Pilot) -> None:
         widget.cursor_blink = False
     pilot.app.clear_notifications()
     await pilot.pause()
+
+
+def as_reviews(store: Any, name: str, kinds: dict[str, int]) -> list[str]:
+    """Read ``name`` and send its first confident links (by child id) back to review, ``n`` of
+    each reason kind, as a matcher proposes them: the seeded data's own reviews change with the
+    matcher, a test's groups must not. Returns the child ids, in the order of ``kinds``."""
+    engine.refresh(store, name)
+    links = sorted(
+        (m for m in store.child_mappings(name).values() if m.action == "link"),
+        key=lambda m: m.child_id,
+    )
+    it = iter(links)
+    reviews = [
+        dataclasses.replace(next(it), action="review", reason_kind=kind, reason=REASON_LABELS[kind])
+        for kind, n in kinds.items()
+        for _ in range(n)
+    ]
+    store.set_child_mappings(name, reviews, who="smtui (auto)", reason="auto-match")
+    return [m.child_id for m in reviews]
