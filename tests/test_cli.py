@@ -236,3 +236,51 @@ def test_service_remove_goes_through_the_engine_and_json_has_no_human_line(
     removed = run_cli("service", "remove", "gumnut-grove", "--yes", db=db)
     assert removed.returncode == 0 and "Removed gumnut-grove." in removed.stdout
     assert json.loads(run_cli("service", "list", "--json", db=db).stdout) == []
+
+
+def test_setup_prints_the_reviews_grouped_by_reason_as_the_app_lists_them(
+    sandbox_world: RunningSandbox, store_url: str, tmp_path: Path
+) -> None:
+    """Each group's label and count, then its rows; largest group first, as r lists them in
+    the app. A person sent six links back to review (an edited export): those keep the
+    matcher's reason kind, so they join the seeded data's own reviews in their groups."""
+    from smtui import engine
+    from smtui.engine.mapping import review_groups
+
+    db = store_url
+    added = run_cli(*add_service_args(sandbox_world, "little-wattle", "Australia/Melbourne"), db=db)
+    assert added.returncode == 0, added.stderr
+    assert run_cli("refresh", "little-wattle", db=db).returncode == 0
+    export = tmp_path / "mappings.csv"
+    assert run_cli("mapping", "export", "little-wattle", str(export), db=db).returncode == 0
+    lines = export.read_text().splitlines()
+    sent_back = 0
+    for i, line in enumerate(lines):
+        if sent_back < 6 and line.startswith("child,") and ",link," in line:
+            lines[i] = line.replace(",link,", ",review,", 1)
+            sent_back += 1
+    export.write_text("\n".join(lines) + "\n")
+    imported = run_cli("mapping", "import", "little-wattle", str(export), db=db)
+    assert imported.returncode == 0, imported.stderr
+
+    result = run_cli("setup", "little-wattle", db=db)
+    assert result.returncode == 0, result.stderr
+    printed: list[tuple[str, int, list[str]]] = []
+    for line in result.stdout.splitlines():
+        if line.startswith("    review "):
+            printed[-1][2].append(line.split()[1])
+        elif line.startswith("  ") and not line.startswith("   "):
+            label, _, count = line.strip().rpartition(": ")
+            printed.append((label, int(count), []))
+    printed = [g for g in printed if g[2]]  # the plan's lines after the groups have no rows
+    assert all(n == len(rows) for _, n, rows in printed), "each count is its rows"
+    assert sum(n for _, n, _ in printed) >= 6
+    assert [n for _, n, _ in printed] == sorted((n for _, n, _ in printed), reverse=True)
+    store = engine.open_store(store_url)
+    try:
+        in_app = review_groups(engine.child_rows(store, "little-wattle"))
+    finally:
+        store.close()
+    assert [(label, rows) for label, _, rows in printed] == [
+        (g.label, list(g.child_ids)) for g in in_app
+    ], "the app's groups, in the app's order"
