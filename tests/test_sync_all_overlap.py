@@ -97,22 +97,25 @@ def test_a_claim_passes_over_a_service_another_run_holds(
     monkeypatch.setenv("SMTUI_PORTFOLIO_TOKEN", sandbox_world.portfolio_token)
     with open_store(store_url) as store:
         _set_up_and_make_due(sandbox_world, store)
-        claims = {}
+        claims: dict[str, str] = {}
         for token in ("a", "b", "c"):
-            claims[token] = store.claim_due(
+            claimed = store.claim_due(
                 token=token, user="cron", host="elsewhere", pid=1, lease=LEASE
             )
+            assert claimed is not None, f"claim {token} found nothing"
+            claims[token] = claimed
         assert sorted(claims.values()) == sorted(SERVICES)
         assert store.claim_due(token="d", user="cron", host="elsewhere", pid=1, lease=LEASE) is None
 
         busy = run_cli("sync", "--all", "--as-of", TODAY, db=store_url)
         assert busy.returncode == 0, busy.stderr
         assert "being synced by another run" in busy.stdout, busy.stdout
-        named = run_cli("sync", claims["a"] or "", "--as-of", TODAY, db=store_url)
+        named = run_cli("sync", claims["a"], "--as-of", TODAY, db=store_url)
         assert named.returncode == 4, named.stdout + named.stderr  # a person asked for that one
 
-        store.release_lock(claims["a"] or "", "a")
+        store.release_lock(claims["a"], "a")
         store.claim_due(token="e", user="cron", host="elsewhere", pid=1, lease=-LEASE)
         taken = store.claim_due(token="f", user="cron", host="elsewhere", pid=1, lease=LEASE)
         assert taken == claims["a"]  # e's lease had already run out
-        assert store.lock_holder(taken).token == "f"
+        holder = store.lock_holder(taken)
+        assert holder is not None and holder.token == "f"
