@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from textual import events
@@ -484,7 +483,7 @@ async def test_a_sync_from_another_shell_shows_up_in_the_open_app(
     store: Any,
     sandbox_today: dt.date,
     sandbox_admin: AdminClient,
-    tmp_path: Path,
+    store_url: str,
 ) -> None:
     """Cron (or a colleague) syncs while the app is open: history and header follow."""
     set_up_service(store, "gumnut-grove", sandbox_today)
@@ -510,7 +509,7 @@ async def test_a_sync_from_another_shell_shows_up_in_the_open_app(
 
         tokens = {CCMS_ENV: os.environ[CCMS_ENV], PORTFOLIO_ENV: os.environ[PORTFOLIO_ENV]}
         args = ("sync", "gumnut-grove", "--as-of", sandbox_today.isoformat())
-        done = await asyncio.to_thread(run_cli, *args, db=tmp_path / "smtui.db", env=tokens)
+        done = await asyncio.to_thread(run_cli, *args, db=store_url, env=tokens)
         assert done.returncode == 0, done.stdout + done.stderr
 
         for _ in range(60):  # the history is re-read every few seconds, no key pressed
