@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from smtui import engine
+from smtui.engine.lease import claim_due
 from smtui.sandbox.server import RunningSandbox
 from smtui.store import ServiceConfig, Store, open_store
 from smtui.store.tables import RUN
@@ -119,3 +121,31 @@ def test_a_claim_passes_over_a_service_another_run_holds(
         assert taken == claims["a"]  # e's lease had already run out
         holder = store.lock_holder(taken)
         assert holder is not None and holder.token == "f"
+
+
+class FinishedElsewhere(Store):
+    """The real store, where another machine's run of the first service claimed finishes it
+    between the claim and the re-check (its new next due time is saved, its lease released)."""
+
+    def claim_due(self, **kwargs: Any) -> str | None:
+        name = super().claim_due(**kwargs)
+        if name is not None and not hasattr(self, "finished"):
+            self.finished = name
+            self.update_service(name, interval_hours=24)  # last success 13 h ago: due in 11 h
+        return name
+
+
+def test_a_service_finished_elsewhere_just_before_the_claim_is_let_go(
+    sandbox_world: RunningSandbox, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTUI_CCMS_TOKEN", sandbox_world.ccms_token)
+    monkeypatch.setenv("SMTUI_PORTFOLIO_TOKEN", sandbox_world.portfolio_token)
+    with open_store(store_url) as store:
+        _set_up_and_make_due(sandbox_world, store)
+        racing = FinishedElsewhere(store.engine)
+        with claim_due(racing) as name:
+            assert name is not None and name != racing.finished
+            assert racing.lock_holder(racing.finished) is None  # let go, not held while idle
+            assert racing.lock_holder(name) is not None
+        assert racing.lock_holder(name) is None
+        assert racing.finished not in racing.due_services()
