@@ -115,7 +115,7 @@ async def test_bulk_remap_twelve_rows_then_undo(
     async with app.run_test(size=(100, 30)) as pilot:
         await open_service(pilot, "little-wattle")
         pane = app.screen.query_one(ChildrenPane)
-        await pilot.press("6")  # all children
+        await pilot.press("6", "home")  # all children, from the first (twelve rows below it)
         before = _actions(store, "little-wattle", sandbox_today)
         start = pane.grid.cursor_row
         await pilot.press("space", "space", "space", *["shift+down"] * 8)
