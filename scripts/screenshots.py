@@ -92,6 +92,12 @@ async def picker(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+async def review_groups(pilot: Pilot) -> None:
+    await open_service(pilot, "sunny-hill")
+    await pilot.press("r")  # the children in review, counted by reason
+    await settle(pilot)
+
+
 async def confirm_kind(pilot: Pilot) -> None:
     await confirm(pilot)
     await pilot.press("down", "enter")  # the second kind: what the plan takes away comes first
@@ -123,6 +129,7 @@ SHOTS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "children": children,
     "rooms": rooms,
     "picker": picker,
+    "review-groups": review_groups,
     "confirm": confirm,
     "confirm-kind": confirm_kind,
     "sync-log": sync_log,
