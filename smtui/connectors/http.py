@@ -179,6 +179,7 @@ class ListResult(Generic[T]):
     problem: str | None = None
     total: int | None = None  # how many records the whole list held, as the server said
     as_of: str | None = None  # the server's mark to ask the next delta from (updated_since)
+    since_refused: bool = False  # page 1 of a delta was refused (4xx): read it in full instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,9 +721,9 @@ class ApiClient:
         cursor: str | None = None
         page_no = 1
 
-        def stopped(why: str) -> ListResult[T]:
+        def stopped(why: str, refused: bool = False) -> ListResult[T]:
             problem = f"{self.system} {what}: read stopped after {len(items)} records: {why}"
-            return ListResult(tuple(items), complete=False, problem=problem)
+            return ListResult(tuple(items), complete=False, problem=problem, since_refused=refused)
 
         while True:
             params: dict[str, Any] = {"limit": self.page_size}
@@ -743,7 +744,14 @@ class ApiClient:
                 else:
                     status = f"HTTP {exc.status}, " if exc.status is not None else ""
                     why = f"could not be read: {exc.message} ({status}{exc.code})"
-                return stopped(f"page {page_no} {why}")
+                mark_refused = (
+                    updated_since is not None
+                    and page_no == 1
+                    and exc.status is not None
+                    and 400 <= exc.status < 500
+                    and exc.status != 429
+                )
+                return stopped(f"page {page_no} {why}", mark_refused)
             refused = self._page_problem(page, page_no, seen_ids, asked)
             if refused:
                 return stopped(f"page {page_no} was refused: {refused}")

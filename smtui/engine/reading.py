@@ -136,22 +136,27 @@ class Reading:
 
 def merge_changes(
     cached: Sequence[R], delta: ListResult[R]
-) -> tuple[tuple[R, ...] | None, str | None]:
+) -> tuple[ListResult[R] | None, str | None]:
     """The cached list with a delta merged in by id, in id order as a full read is; or None and
-    why the delta cannot be trusted. A merged count that differs from the server's ``total``
-    is how a deletion shows (a delta never carries what is gone), so it is refused too."""
-    if not delta.complete:
-        return None, delta.problem or "the changes could not be read in full"
-    if delta.total is None or delta.as_of is None:
-        return None, "the server did not say how many records it holds"
+    why the list must be read in full instead: the server refused the mark, said nothing of
+    its size, or holds another number of records than the merge (how a deletion shows: a
+    delta never carries what is gone). A delta that stopped part way is merged but stays
+    incomplete, as a full read that stopped would be: nothing is archived from it."""
+    if delta.since_refused:
+        return None, delta.problem or "the server refused the mark"
     merged: dict[str, R] = {r.id: r for r in cached}  # type: ignore[attr-defined]
     merged.update((r.id, r) for r in delta.items)  # type: ignore[attr-defined]
+    if not delta.complete:
+        return ListResult(tuple(merged.values()), complete=False, problem=delta.problem), None
+    if delta.total is None or delta.as_of is None:
+        return None, "the server did not say how many records it holds"
     if len(merged) != delta.total:
         return (
             None,
             f"{len(merged):,} records after merging the changes, the server holds {delta.total:,}",
         )
-    return tuple(merged[k] for k in sorted(merged)), None
+    ordered = tuple(merged[k] for k in sorted(merged))
+    return ListResult(ordered, total=delta.total, as_of=delta.as_of), None
 
 
 def _read_list(
@@ -164,9 +169,7 @@ def _read_list(
     merged, why = merge_changes(cached, delta)
     if merged is None:
         return ListRead(fetch(None), "full", why_full=why)
-    return ListRead(
-        ListResult(merged, total=delta.total, as_of=delta.as_of), "changes", len(delta.items)
-    )
+    return ListRead(merged, "changes", len(delta.items))
 
 
 def _side_is_fresh(marks: ReadMarks | None, complete: bool, now: dt.datetime) -> bool:

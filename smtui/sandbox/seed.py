@@ -133,7 +133,9 @@ def _generate(seed: int, today: dt.date, services: ServiceSet) -> Baseline:
     rng = random.Random(seed)
     ids = IdMaker(seed)
     specs = [s for s in SERVICES if services == "all" or s.small]
-    built = tuple(_ServiceBuilder(spec, rng, ids, today).build() for spec in specs)
+    built = tuple(
+        _ServiceBuilder(spec, rng, ids, today, guardian_seed=seed).build() for spec in specs
+    )
     return Baseline(built, ids.copy())
 
 
@@ -149,6 +151,7 @@ class _Kid:
     room_id: str  # room attended today (or last attended, for leavers)
     future_start: bool = False
     twin_of: str | None = None
+    family: int = -1  # the enrolment unit (twins and siblings share one); -1: on their own
 
 
 @dataclass
@@ -162,6 +165,8 @@ class _ServiceBuilder:
     leavers: list[_Kid] = field(default_factory=list)
     room_group: dict[str, Group] = field(default_factory=dict)
     units: int = 0
+    guardian_seed: int = 0
+    profile_of: dict[str, _Kid] = field(default_factory=dict)  # profile id -> its child
 
     def __post_init__(self) -> None:
         self.data = ServiceData(self.spec.id, self.spec.name, self.spec.timezone)
@@ -254,6 +259,7 @@ class _ServiceBuilder:
         self.make_leavers()
         self.portfolio_rooms()
         self.profiles()
+        self.guardians()
         return self.data
 
     def special_rooms(self) -> None:
@@ -314,6 +320,7 @@ class _ServiceBuilder:
         # The first two units of every service are twins and near-named siblings, so each
         # service has both traps whatever the seed.
         roll = (0.0, 0.04)[self.units] if self.units < 2 else self.rng.random()
+        unit, first_kid = self.units, len(self.kids)
         self.units += 1
         group = self.rng.choice(("nursery", "nursery", "toddler", "toddler", "kindy", "kindy"))
         room = self.rng.choice(self.rooms_of(group))
@@ -332,6 +339,8 @@ class _ServiceBuilder:
             self.current_child(b, last, self.birth_for("nursery", self.today), younger)
         else:
             self.current_child(self.names.first(), last, self.birth_for(group, self.today), room)
+        for kid in self.kids[first_kid:]:
+            kid.family = unit
 
     def current_child(
         self, first: str, last: str, birth: dt.date, room_id: str, pattern_of: Child | None = None
@@ -453,6 +462,7 @@ class _ServiceBuilder:
     def profiles(self) -> None:
         rng = self.rng
         drafts: list[Profile] = []
+        owners: list[_Kid] = []  # drafts[i] is owners[i]'s profile
         dup_done = False
         namesake_done = False
         current_names = {(k.child.first_name, k.child.last_name) for k in self.kids}
@@ -461,9 +471,11 @@ class _ServiceBuilder:
                 continue  # not yet created by the educators, or simply never created
             profile = self.hand_typed(kid)
             drafts.append(profile)
+            owners.append(kid)
             if (not dup_done and rng.random() < 0.05) or (rng.random() < 0.005):
                 # separated parents: a second profile so each parent has "their own" child
                 drafts.append(_replace_invite(profile, "accepted"))
+                owners.append(kid)
                 dup_done = True
         for kid in self.leavers:
             recent = kid.child.status == "inactive"
@@ -478,12 +490,18 @@ class _ServiceBuilder:
                 )
                 namesake_done = namesake_done or namesake
             drafts.append(profile)
+            owners.append(kid)
         if not dup_done and drafts:  # guarantee the duplicate pair exists in every service
-            first = next(p for p in drafts if not p.archived)
-            drafts.append(_replace_invite(first, "accepted"))
-        rng.shuffle(drafts)  # portfolio creation order has nothing to do with CCMS ids
-        for draft in drafts:
+            at = next(i for i, p in enumerate(drafts) if not p.archived)
+            drafts.append(_replace_invite(drafts[at], "accepted"))
+            owners.append(owners[at])
+        # portfolio creation order has nothing to do with CCMS ids (a shuffle's draws depend
+        # only on the length, so shuffling the pairs keeps every seeded profile as it was)
+        pairs = list(zip(drafts, owners, strict=True))
+        rng.shuffle(pairs)
+        for draft, owner in pairs:
             pid = self.ids.portfolio("profile")
+            self.profile_of[pid] = owner
             self.data.profiles[pid] = Profile(
                 pid,
                 draft.first_name,
@@ -494,6 +512,39 @@ class _ServiceBuilder:
                 None,
                 draft.invitation_status,
             )
+
+    def guardians(self) -> None:
+        """Guardian emails on both sides, from a stream of their own so every other seeded
+        value stays as it was: a family (twins, siblings) shares one or two addresses; most
+        profiles invite the same ones, some none, some only one parent, a grandparent instead,
+        or an address with a slip in it."""
+        rng = random.Random(f"guardians:{self.guardian_seed}:{self.spec.id}")
+        family: dict[object, tuple[str, ...]] = {}
+
+        def emails_of(kid: _Kid) -> tuple[str, ...]:
+            key: object = kid.family if kid.family >= 0 else kid.child.id
+            if key not in family:
+                count = 2 if rng.random() < 0.7 else 1
+                family[key] = tuple(_email(rng, kid.child.last_name) for _ in range(count))
+            return family[key]
+
+        for kid in [*self.kids, *self.leavers]:
+            kid.child = dataclasses.replace(kid.child, guardian_emails=emails_of(kid))
+            self.data.children[kid.child.id] = kid.child
+        for pid, kid in self.profile_of.items():
+            emails, roll = emails_of(kid), rng.random()
+            if roll < 0.08:
+                invited: tuple[str, ...] = ()
+            elif roll < 0.12:
+                invited = (_email(rng, rng.choice(_GUARDIAN_SURNAMES)),)  # a grandparent, say
+            elif roll < 0.16:
+                invited = (_email_typo(rng, emails[0]), *emails[1:])
+            elif roll < 0.3 and len(emails) > 1:
+                invited = (emails[rng.randrange(2)],)
+            else:
+                invited = emails
+            profile = self.data.profiles[pid]
+            self.data.profiles[pid] = dataclasses.replace(profile, guardian_emails=invited)
 
     def hand_typed(self, kid: _Kid, *, keep_names: bool = False) -> Profile:
         """The profile an educator typed for this child, with the usual slips."""
@@ -535,6 +586,30 @@ class _ServiceBuilder:
 
 
 _INVITES: tuple[InvitationStatus, ...] = ("accepted", "pending", "none")
+_GUARDIAN_NAMES = (
+    "sarah", "james", "emma", "michael", "jess", "david", "kate", "chris", "mel", "ben",
+    "amy", "tom", "lisa", "matt", "nicole", "sam", "rachel", "dan", "aroha", "wiremu",
+    "priya", "raj", "mei", "wei", "fatima", "omar", "nguyen", "linh", "sophie", "josh",
+)  # fmt: skip
+_GUARDIAN_SURNAMES = ("smith", "brown", "wilson", "taylor", "walker", "king", "patel", "chen")
+_DOMAINS = (
+    "gmail.com", "gmail.com", "gmail.com", "outlook.com", "hotmail.com", "icloud.com",
+    "bigpond.com", "yahoo.com.au", "optusnet.com.au", "xtra.co.nz",
+)  # fmt: skip
+
+
+def _email(rng: random.Random, last_name: str) -> str:
+    """A parent's everyday address: first.last@, firstlast84@ or flast@ a common provider."""
+    last = "".join(c for c in strip_accents(last_name).lower() if c.isalnum()) or "family"
+    first = rng.choice(_GUARDIAN_NAMES)
+    local = rng.choice((f"{first}.{last}", f"{first}{last}{rng.randint(70, 99)}", first[0] + last))
+    return f"{local}@{rng.choice(_DOMAINS)}"
+
+
+def _email_typo(rng: random.Random, address: str) -> str:
+    """One slip in the part before the @ (what an educator types from a paper form)."""
+    local, _, domain = address.partition("@")
+    return f"{typo(rng, local)}@{domain}"
 
 
 def _replace_invite(profile: Profile, invite: InvitationStatus) -> Profile:
