@@ -113,8 +113,9 @@ class ChildrenPane(ReportsWorkerErrors, Vertical):
         Binding("l", "link", "Link", id="children.link"),
         Binding("c", "create", "Create", id="children.create"),
         Binding("x", "ignore", "Don't add", id="children.ignore"),
-        # u shows only while there is something to undo; w is in the line under the grid
-        Binding("u", "undo", "Undo", id="children.undo"),
+        # u and w are offered in the line under the grid (u while there is something to undo,
+        # as in the rooms grid), which leaves the footer room for r and S at 80 columns
+        Binding("u", "undo", "Undo", show=False, id="children.undo"),
         Binding("r", "groups", "Reasons", id="children.groups", tooltip="reviews by reason"),
         # announced in the line under the grid while it shows a review group
         Binding("A", "accept_group", "Accept group", show=False, id="children.accept_group"),
