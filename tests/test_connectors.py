@@ -4,6 +4,7 @@ idempotent creates and write round-trips."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -28,9 +29,10 @@ from smtui.connectors import (
     RetryPolicy,
     UnavailableError,
 )
-from smtui.connectors.http import ReaderLimits
+from smtui.connectors.http import MAX_EMAIL_CHARS, MAX_EMAILS, ReaderLimits, clean_record
 from smtui.engine import EngineError
 from smtui.engine.reading import read_both
+from smtui.records import Child, Profile
 from smtui.sandbox.admin import AdminClient
 from smtui.sandbox.server import RunningSandbox
 
@@ -737,3 +739,39 @@ def test_one_client_can_be_shared_by_threads(sandbox_world: RunningSandbox) -> N
             got = list(pool.map(client.get_profile, [p.id for p in profiles]))
         assert got == list(profiles)
         assert client.requests_made == before + 40
+
+
+def test_guardian_emails_are_read_stripped_and_lower_cased_on_both_sides(
+    sandbox_world: RunningSandbox,
+) -> None:
+    """Two systems' spellings of one parent's address compare equal once read."""
+    with ccms_client(sandbox_world) as ccms, portfolio_client(sandbox_world) as portfolio:
+        children, profiles = ccms.children().items, portfolio.profiles().items
+    emails = [e for r in (*children, *profiles) for e in r.guardian_emails]
+    assert emails and all(e == e.strip().lower() and "@" in e for e in emails)
+    shared = {e for c in children for e in c.guardian_emails}
+    assert len(shared) < sum(len(c.guardian_emails) for c in children)  # siblings share
+    child = Child("ch-1", "Ava", "Lee", None, "active", dt.datetime.now(dt.UTC))
+    messy = dataclasses.replace(
+        child, guardian_emails=(" Sam.Lee@Example.COM ", "sam.lee@example.com", " ")
+    )
+    assert clean_record(messy, ReaderLimits()).guardian_emails == ("sam.lee@example.com",)
+
+
+@pytest.mark.parametrize(
+    ("emails", "problem"),
+    [
+        (("a@b.c\x00",), "guardian_emails[0]: holds a NUL character"),
+        (("x" * (MAX_EMAIL_CHARS + 1),), f"over the {MAX_EMAIL_CHARS}-character limit"),
+        (tuple(f"p{i}@b.c" for i in range(MAX_EMAILS + 1)), f"over the {MAX_EMAILS} limit"),
+    ],
+)
+def test_hostile_guardian_emails_make_the_record_malformed(
+    emails: tuple[str, ...], problem: str
+) -> None:
+    """Never cut or skipped (a cut address would name someone else); the message names the
+    field, never the address."""
+    profile = Profile("p-1", "Ava", "Lee", None, False, guardian_emails=emails)
+    with pytest.raises(Exception, match=re.escape(problem)) as caught:
+        clean_record(profile, ReaderLimits())
+    assert "@" not in str(caught.value)
