@@ -114,27 +114,48 @@ def test_a_deleted_booking_makes_the_count_drop_and_that_list_is_read_in_full(
     assert not {b.id for b in placed[:5]} & {b.id for b in cached.bookings}
 
 
-def test_a_refused_cursor_or_an_old_full_read_means_a_full_read(
-    set_up: Store, sandbox_admin: AdminClient, sandbox_today: dt.date, tokens: None
+def test_a_refused_mark_or_an_old_full_read_means_a_full_read(
+    set_up: Store, sandbox_admin: AdminClient, tokens: None
 ) -> None:
     store = set_up
     lines: list[str] = []
     engine.refresh(store, SERVICE, progress=lines.append)
     assert lines[-1] == "Read changes only"
-    sandbox_admin.reset()  # the world starts again: marks from before mean "everything since"
+
+    marks = store.read_marks(SERVICE, "ccms")
+    cached = store.load_ccms_snapshot(SERVICE)
+    assert marks is not None and marks.full_read_at is not None and cached is not None
+    garbled = ReadMarks(marks.full_read_at, {**marks.cursors, "children": "not-a-mark"})
+    store.save_ccms_snapshot(SERVICE, cached, marks=garbled)
     lines.clear()
     engine.refresh(store, SERVICE, progress=lines.append)
-    assert lines[-1] != "Read changes only"
+    children = next(line for line in lines if line.startswith("CCMS children: "))
+    assert "read in full (changes not used: " in children and "HTTP 410" in children
+    assert lines[-1] == "Read changes only, 1 of 5 in full"
+
     marks = store.read_marks(SERVICE, "ccms")
     assert marks is not None and marks.full_read_at is not None
-    cached = store.load_ccms_snapshot(SERVICE)
-    assert cached is not None
     day_old = ReadMarks(marks.full_read_at - dt.timedelta(hours=25), marks.cursors)
     store.save_ccms_snapshot(SERVICE, cached, marks=day_old)  # the last full read: 25 h ago
     lines.clear()
     engine.refresh(store, SERVICE, progress=lines.append)
-    assert any(line.startswith("CCMS children: ") and "read in full" in line for line in lines)
+    assert [ln for ln in lines if ln.startswith("CCMS ")] == [
+        ln for ln in lines if ln.startswith("CCMS ") and " read in full" in ln
+    ]
     assert any(line.startswith("Portfolio profiles: ") and "changed" in line for line in lines)
+
+
+def test_after_a_sandbox_reset_the_changes_still_give_what_a_full_read_gives(
+    set_up: Store, sandbox_admin: AdminClient, tokens: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reset rebuilds the world: its marks still mean "everything written since"."""
+    store = set_up
+    sandbox_admin.reset()
+    engine.refresh(store, SERVICE)
+    merged = (store.load_ccms_snapshot(SERVICE), store.load_portfolio_snapshot(SERVICE))
+    monkeypatch.setenv(ENV_FULL_READ_HOURS, "0")
+    engine.refresh(store, SERVICE)
+    assert merged == (store.load_ccms_snapshot(SERVICE), store.load_portfolio_snapshot(SERVICE))
 
 
 def test_a_no_op_sync_of_2000_children_makes_at_most_6_requests(

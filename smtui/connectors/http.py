@@ -735,7 +735,16 @@ class ApiClient:
             try:
                 page = self._call("GET", path, adapter, params=params)
             except errors.ApiError as exc:
-                if isinstance(exc, errors.AuthError) or (page_no == 1 and _nothing_there(exc)):
+                mark_refused = (
+                    updated_since is not None
+                    and page_no == 1
+                    and exc.status is not None
+                    and 400 <= exc.status < 500
+                    and exc.status not in (401, 429)
+                )  # a full read of the list follows, and says so if the URL itself is wrong
+                if isinstance(exc, errors.AuthError) or (
+                    page_no == 1 and _nothing_there(exc) and not mark_refused
+                ):
                     raise
                 if exc.code == "response_too_large":
                     why = f"was refused: {exc.message}"
@@ -744,13 +753,6 @@ class ApiClient:
                 else:
                     status = f"HTTP {exc.status}, " if exc.status is not None else ""
                     why = f"could not be read: {exc.message} ({status}{exc.code})"
-                mark_refused = (
-                    updated_since is not None
-                    and page_no == 1
-                    and exc.status is not None
-                    and 400 <= exc.status < 500
-                    and exc.status != 429
-                )
                 return stopped(f"page {page_no} {why}", mark_refused)
             refused = self._page_problem(page, page_no, seen_ids, asked)
             if refused:
