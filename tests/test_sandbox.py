@@ -611,3 +611,37 @@ def test_serve_prints_how_to_add_each_service_and_then_serves() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_updated_since_returns_what_changed_with_the_whole_lists_total(
+    sandbox_world: RunningSandbox, sandbox_admin: AdminClient
+) -> None:
+    """Every write moves its record past the mark, whichever path made it; moving the fake
+    clock does not; a mark that is not the list's is refused with 410."""
+    service = "gumnut-grove"
+    with ccms(sandbox_world, service) as client:
+        full = client.get("/children", params={"limit": 500}).json()
+        mark = full["as_of"]
+        assert full["total"] == len(full["items"])
+        assert client.get("/children", params={"updated_since": mark}).json()["items"] == []
+        room = client.get("/rooms").json()["items"][0]["id"]
+        kid, _ = sandbox_admin.enrol(
+            service,
+            first_name="Wren",
+            last_name="Hale",
+            room_id=room,
+            weekdays=[1, 2],
+            guardian_emails=["Pat.Hale@example.com"],
+        )
+        left = full["items"][0]["id"]
+        sandbox_admin.leave(service, left)
+        sandbox_admin.set_today(dt.date(2020, 1, 1))  # the fake clock has no say in marks
+        delta = client.get("/children", params={"updated_since": mark}).json()
+        assert sorted(c["id"] for c in delta["items"]) == sorted([kid.id, left])
+        assert delta["total"] == full["total"] + 1
+        assert kid.guardian_emails == ("Pat.Hale@example.com",)
+        refused = client.get("/children", params={"updated_since": "m1.bm9wZQ"})
+        assert refused.status_code == 410
+        assert refused.json()["error"]["code"] == "updated_since_expired"
+        other_list = client.get("/bookings", params={"updated_since": mark})
+        assert other_list.status_code == 410

@@ -82,6 +82,7 @@ class AdminClient:
         every: int = 1,
         kind: str = "permanent",
         preferred_name: str | None = None,
+        guardian_emails: tuple[str, ...] | list[str] = (),
     ) -> tuple[Child, Booking]:
         body = {
             "first_name": first_name,
@@ -94,6 +95,7 @@ class AdminClient:
             "every": every,
             "kind": kind,
             "preferred_name": preferred_name,
+            "guardian_emails": list(guardian_emails),
         }
         data = self._call("POST", f"/services/{service_id}/children", body)
         return _CHILD.validate_python(data["child"]), _BOOKING.validate_python(data["booking"])

@@ -25,6 +25,10 @@ router = APIRouter(
 WorldDep = Annotated[World, Depends(get_world)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Weekdays = Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1, max_length=7)]
+Emails = Annotated[
+    list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]],
+    Field(max_length=20),
+]
 
 
 def get_faults(request: Request) -> Faults:
@@ -39,6 +43,8 @@ class _Changes(StrictBody):
         data = self.model_dump(exclude_unset=True)
         if "weekdays" in data:
             data["weekdays"] = tuple(sorted(set(data["weekdays"])))
+        if "guardian_emails" in data:
+            data["guardian_emails"] = tuple(data["guardian_emails"] or ())
         return data
 
 
@@ -120,6 +126,7 @@ class EnrolBody(StrictBody):
     last_name: Name
     birth_date: dt.date | None = None
     preferred_name: Name | None = None
+    guardian_emails: Emails = Field(default_factory=list)
     room_id: str
     weekdays: Weekdays
     start_date: dt.date | None = None
@@ -139,6 +146,7 @@ class ChildChanges(_Changes):
     preferred_name: Name | None = None
     birth_date: dt.date | None = None
     status: Literal["active", "inactive", "archived"] | None = None
+    guardian_emails: Emails | None = None
 
     @field_validator("first_name", "last_name", "status")
     @classmethod
@@ -169,6 +177,7 @@ class Moved(BaseModel):
 @router.post("/services/{service_id}/children", status_code=201)
 def enrol(service_id: str, body: EnrolBody, world: WorldDep) -> Enrolled:
     child = body.model_dump(include={"first_name", "last_name", "birth_date", "preferred_name"})
+    child["guardian_emails"] = tuple(body.guardian_emails)
     booking = {
         "room_id": body.room_id,
         "start_date": body.start_date or world.today,

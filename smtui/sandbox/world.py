@@ -278,6 +278,7 @@ class World:
                 status=fields.get("status", "active"),
                 updated_at=self.now(svc),
                 preferred_name=fields.get("preferred_name"),
+                guardian_emails=tuple(fields.get("guardian_emails") or ()),
             )
             svc.children[child.id] = child
             return child
