@@ -10,8 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from smtui import rules
-from smtui.automap import propose_child_mappings, propose_room_mappings
+from smtui.automap import propose_room_mappings
 from smtui.engine.errors import EngineError
+from smtui.engine.matching import propose_children
 from smtui.engine.reading import cached_snapshots
 from smtui.engine.services import service_config
 from smtui.match import REASON_LABELS, candidates_for, search_profiles
@@ -123,13 +124,18 @@ def propose(
     ccms, portfolio = cached_snapshots(store, name)
     if only_new is None:
         only_new = cfg.set_up_at is not None
-    child_maps = store.child_mappings(name)
-    proposed = propose_child_mappings(
-        ccms.children, portfolio.profiles, child_maps, only_new=only_new
-    )
-    store.set_child_mappings(name, proposed, who=who, reason="auto-match")
+    # rooms first: a child's booked rooms are evidence for its profile, by mapping once mapped
     rooms = propose_room_mappings(ccms.rooms, portfolio.rooms, store.room_mappings(name))
     store.set_room_mappings(name, rooms, who=who, reason="auto-match")
+    proposed = propose_children(
+        ccms,
+        portfolio,
+        store.child_mappings(name),
+        store.room_mappings(name),
+        only_new=only_new,
+        as_of=rules.today_in(cfg.timezone),
+    )
+    store.set_child_mappings(name, proposed, who=who, reason="auto-match")
     return len(proposed) + len(rooms)
 
 
