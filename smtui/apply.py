@@ -1,10 +1,16 @@
 """Apply a plan through the portfolio client, journaling every operation.
 
-Each operation is written ``in_flight`` before its call and ``done``, ``failed`` or ``unknown``
-after it, so a run killed at any point leaves a journal the next run can read. Creates carry an
-Idempotency-Key derived from the operation id, and a created record carries the CCMS id as its
-external_ref, so a resumed run either gets the same record back or finds it on re-read: never a
-second profile or room.
+The run journals every operation ``planned`` before the first call, and each one ``done``,
+``failed`` or ``unknown`` after its call, in one transaction with the link it made
+(``Store.finish_op``): one write per operation. A run killed at any point leaves a journal the
+next run can read: an operation still ``planned`` may or may not have been sent, exactly what
+an ``in_flight`` mark would have said, and the next run treats both alike (it re-reads both
+sides, adopts what a create made, closes the old entries and plans afresh). Creates carry an
+Idempotency-Key derived from the operation id and its count of *journaled* successes, which a
+kill before the ``done`` write leaves unchanged, and a created record carries the CCMS id as
+its external_ref, so a resumed run either gets the same record back or finds it on re-read:
+never a second profile or room. Watchers still see each operation go ``in_flight``
+(``on_event``); only the journal write is gone.
 """
 
 from __future__ import annotations
@@ -105,8 +111,9 @@ class _Run:
         if key in self.unreleased:
             raise _MissingTarget("its old record still carries the CCMS id: releasing it failed")
 
-    def remember_child(self, child_id: str, profile_id: str) -> None:
-        """Record a link and the CCMS values now in the portfolio (the three-way base)."""
+    def remember_child(self, child_id: str, profile_id: str) -> ChildMapping:
+        """The link made and the CCMS values now in the portfolio (the three-way base),
+        to be saved with the op's outcome."""
         child = self.children.get(child_id)
         with self.lock:
             before = self.child_maps.get(child_id) or ChildMapping(child_id, "link")
@@ -120,20 +127,16 @@ class _Run:
                 synced_birth_date=child.birth_date if child else before.synced_birth_date,
             )
             self.child_maps[child_id] = after
-        self.store.set_child_mappings(
-            self.service, [after], who=self.who, reason=f"sync run {self.run_id}"
-        )
+        return after
 
-    def remember_room(self, room_id: str, portfolio_room_id: str) -> None:
+    def remember_room(self, room_id: str, portfolio_room_id: str) -> RoomMapping:
         with self.lock:
             before = self.room_maps.get(room_id) or RoomMapping(room_id, "link")
             after = dataclasses.replace(
                 before, action="link", portfolio_room_id=portfolio_room_id, release_room_id=None
             )
             self.room_maps[room_id] = after
-        self.store.set_room_mappings(
-            self.service, [after], who=self.who, reason=f"sync run {self.run_id}"
-        )
+        return after
 
 
 #: Creates carry an Idempotency-Key: a resumed create gets its record back, never a second one.
@@ -153,8 +156,8 @@ def _fields(op: Operation) -> dict[str, Any]:
     return dict(op.fields)
 
 
-def _execute(run: _Run, op: Operation) -> None:
-    """One operation against the portfolio; raises on failure."""
+def _execute(run: _Run, op: Operation) -> ChildMapping | RoomMapping | None:
+    """One operation against the portfolio; raises on failure, else the link to save."""
     client, f = run.client, _fields(op)
     match op.kind:
         case "release_room":
@@ -166,16 +169,16 @@ def _execute(run: _Run, op: Operation) -> None:
                 external_ref=op.room_id,
                 idempotency_key=run.key(op),
             )
-            run.remember_room(op.room_id or "", room.id)
+            return run.remember_room(op.room_id or "", room.id)
         case "link_room":
             run.check_released(f"room:{op.room_id}")
             room_pid = run.room_id(op.room_id, op.portfolio_room_id)
             client.update_room(room_pid, external_ref=op.room_id)
-            run.remember_room(op.room_id or "", room_pid)
+            return run.remember_room(op.room_id or "", room_pid)
         case "unarchive_room":
             room_pid = run.room_id(op.room_id, op.portfolio_room_id)
             client.unarchive_room(room_pid)
-            run.remember_room(op.room_id or "", room_pid)
+            return run.remember_room(op.room_id or "", room_pid)
         case "release_profile":
             client.update_profile(op.profile_id or "", external_ref=None)
         case "create_profile":
@@ -189,7 +192,7 @@ def _execute(run: _Run, op: Operation) -> None:
                 room_ids=room_ids,
                 idempotency_key=run.key(op),
             )
-            run.remember_child(op.child_id or "", profile.id)
+            return run.remember_child(op.child_id or "", profile.id)
         case "link_profile" | "update_profile":
             run.check_released(f"child:{op.child_id}")
             pid = run.profile_id(op.child_id, op.profile_id)
@@ -198,7 +201,7 @@ def _execute(run: _Run, op: Operation) -> None:
                 changes["external_ref"] = op.child_id
             if changes:
                 client.update_profile(pid, **changes)
-            run.remember_child(op.child_id or "", pid)
+            return run.remember_child(op.child_id or "", pid)
         case "unarchive_profile":
             client.unarchive_profile(run.profile_id(op.child_id, op.profile_id))
         case "archive_profile":
@@ -219,6 +222,7 @@ def _execute(run: _Run, op: Operation) -> None:
             client.archive_room(run.room_id(op.room_id, op.portfolio_room_id))
         case other:
             raise ValueError(f"unknown operation kind {other!r}")
+    return None
 
 
 def _run_one(run: _Run, op: Operation) -> None:
@@ -226,11 +230,10 @@ def _run_one(run: _Run, op: Operation) -> None:
         with run.lock:
             run.outcome.not_started += 1
         return  # left planned in the journal: the next run re-reads and re-plans it
-    run.store.set_op_state(run.run_id, op.id, "in_flight")
-    run.emit(op, "in_flight")
-    state, error = "done", None
+    run.emit(op, "in_flight")  # not journaled: "planned" already says "maybe sent" (above)
+    state, error, made = "done", None, None
     try:
-        _execute(run, op)
+        made = _execute(run, op)
     except (_MissingTarget, NotFoundError, InvalidError) as exc:
         # A definite "no": the portfolio did not change, so the op failed cleanly.
         state, error = "failed", str(exc)
@@ -240,7 +243,9 @@ def _run_one(run: _Run, op: Operation) -> None:
         )
     except Exception as exc:
         state, error = "unknown", scrub_credentials(f"{type(exc).__name__}: {exc}")
-    run.store.set_op_state(run.run_id, op.id, state, error=error)
+    run.store.finish_op(
+        run.run_id, run.service, op.id, state, error=error, mapping=made, who=run.who
+    )
     with run.lock:
         if state != "done":
             if op.kind == "unarchive_room" and op.portfolio_room_id:

@@ -462,6 +462,54 @@ class Store:
             if done.rowcount == 0:
                 raise OpNotFound(run_id, op_id)
 
+    def finish_op(
+        self,
+        run_id: int,
+        service: str,
+        op_id: str,
+        state: str,
+        *,
+        error: str | None = None,
+        mapping: ChildMapping | RoomMapping | None = None,
+        who: str = "",
+    ) -> None:
+        """Close one applied op and save the link it made, in one transaction.
+
+        Apply's one journal write per operation: the op's outcome and the mapping it leaves
+        (with its audit row) commit together, so a kill leaves either both or neither, and the
+        eight apply threads take the write lock once per operation instead of three times.
+        """
+        _check(state, OP_STATES, "op state")
+        with self._write_service(service) as (conn, sid):
+            done = conn.execute(
+                update(OP)
+                .where(OP.c.run_id == run_id, OP.c.op_id == op_id)
+                .values(state=state, error=error, updated_at=utcnow())
+            )
+            if done.rowcount == 0:
+                raise OpNotFound(run_id, op_id)
+            if mapping is None:
+                return
+            current: dict[str, Any]
+            if isinstance(mapping, ChildMapping):
+                table, key, subject = CHILD_MAP, "child_id", "child"
+                current = dict(_load_child_mappings(conn, sid, [mapping.child_id]))
+            else:
+                table, key, subject = ROOM_MAP, "room_id", "room"
+                current = dict(_load_room_mappings(conn, sid, [mapping.room_id]))
+            wanted = {getattr(mapping, key): mapping}
+            _upsert_mappings(
+                conn,
+                sid,
+                table,
+                key,
+                subject,
+                current,
+                wanted,
+                who=who,
+                reason=f"sync run {run_id}",
+            )
+
     def runs(self, service: str, limit: int = 50) -> list[RunRecord]:
         """A service's runs, newest first."""
         with self._read() as conn:
