@@ -14,6 +14,9 @@ a role with CREATEDB): each section works in a fresh database of its own, droppe
    one worker, and double syncs (must be 0). Four services cap four workers at four jobs: this
    shows that the queue shares them out once each, not the issue's 200-service target, which
    needs a sandbox holding 200 services (see "Not covered" in docs/postgres.md).
+3. **Setup vs network floor** (``--setup``): a first setup of the sandbox's 2,000-child
+   harbour-city at ``--latency-ms`` against the floor, requests x latency / requests in flight
+   (8 apply threads); target <= 1.3x. The sandbox runs in its own process (bench_sync's helpers).
 """
 
 from __future__ import annotations
@@ -204,6 +207,32 @@ def bench_workers(db: str, counts: list[int], latency_ms: int) -> None:
                     )
 
 
+def bench_setup(latency_ms: int, workers: int = 8) -> None:
+    import bench_sync  # beside this script: the sandbox process and the first-sync recipe
+
+    os.environ.update(bench_sync.TOKENS)
+    port = bench_sync.free_port()
+    sandbox = bench_sync.start_sandbox(port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        bench_sync.fresh_world(url, 2000, latency_ms, service=bench_sync.BIG)
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, result, store = bench_sync.first_sync(
+                url, Path(tmp), workers, service=bench_sync.BIG
+            )
+            store.close()
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    floor = result.requests * latency_ms / 1000 / workers
+    ratio = seconds / floor
+    verdict = "ok" if ratio <= 1.3 else "OVER TARGET"
+    where = f"{bench_sync.BIG} (2,000 children, {latency_ms} ms, {workers} in flight)"
+    print(f"setup vs network floor, {where}:")
+    print(f"  {result.requests} requests, {result.outcome.done} ops done in {seconds:.2f} s;"
+          f" floor {floor:.2f} s; x{ratio:.2f} the floor (target <= 1.3) {verdict}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="SQLite path or PostgreSQL server URL (default: SQLite)")
@@ -211,7 +240,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="Due queries timed (median).")
     parser.add_argument("--workers", default="1,2,4", help="Worker counts, comma-separated.")
     parser.add_argument("--latency-ms", type=int, default=30)
+    parser.add_argument("--setup", action="store_true", help="Only the setup vs network floor.")
     args = parser.parse_args()
+    if args.setup:
+        bench_setup(args.latency_ms)
+        return
     bench_due(args.db, args.services, args.runs)
     if args.db:
         bench_workers(args.db, [int(n) for n in args.workers.split(",")], args.latency_ms)
