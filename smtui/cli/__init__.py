@@ -33,6 +33,7 @@ COMMANDS = {
     "log": "reports",
     "mapping": "setup",
     "match": "match",
+    "prune": "prune",
     "refresh": "sync",
     "sandbox": "sandbox",
     "service": "services",

@@ -510,6 +510,44 @@ class Store:
                 reason=f"sync run {run_id}",
             )
 
+    def prune_runs(self, older_than: dt.datetime, *, dry_run: bool = False) -> tuple[int, int]:
+        """Delete finished runs that ended before ``older_than`` with their journal ops, so the
+        journal does not grow by a run per sync for ever; returns (runs, ops) deleted (or that
+        would be, with ``dry_run``).
+
+        Kept whatever their age: each service's last successful real run (next due counts
+        from it); a run with an op still planned, in flight, unknown or held (the next run
+        settles or approves those); and a run with a done create, since the count of a
+        create's successes is part of its Idempotency-Key (smtui.apply.idempotency_key).
+        """
+        last_ok = (
+            select(func.max(RUN.c.id))
+            .where(RUN.c.result == "ok", RUN.c.dry_run.is_(False))
+            .group_by(RUN.c.service_id)
+        )
+        needed = select(OP.c.run_id).where(
+            OP.c.state.in_([*UNFINISHED_OP_STATES, "held"])
+            | (OP.c.kind.in_(_COUNTED_CREATES) & (OP.c.state == "done"))
+        )
+        doomed = select(RUN.c.id).where(
+            RUN.c.result != "running",
+            RUN.c.finished_at < older_than,
+            RUN.c.id.not_in(last_ok),
+            RUN.c.id.not_in(needed),
+        )
+        with self._write() as conn:
+            ids = list(conn.scalars(doomed))
+            ops = 0
+            for start in range(0, len(ids), _FEW_KEYS):
+                chunk = ids[start : start + _FEW_KEYS]
+                ops += int(
+                    conn.execute(select(func.count()).where(OP.c.run_id.in_(chunk))).scalar() or 0
+                )
+                if not dry_run:
+                    conn.execute(delete(OP).where(OP.c.run_id.in_(chunk)))
+                    conn.execute(delete(RUN).where(RUN.c.id.in_(chunk)))
+        return len(ids), ops
+
     def runs(self, service: str, limit: int = 50) -> list[RunRecord]:
         """A service's runs, newest first."""
         with self._read() as conn:
@@ -849,6 +887,10 @@ def _dumps(value: Any) -> str:
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
+
+#: Create kinds whose done count is part of their Idempotency-Key (smtui.apply.CREATES): pruning
+#: keeps the runs holding them.
+_COUNTED_CREATES = ("create_room", "create_profile")
 
 # Up to this many keys, an upsert reads back only the rows it touches (apply writes one at a time).
 _FEW_KEYS = 500
