@@ -85,3 +85,42 @@ def test_prune_refuses_an_age_of_zero_days_and_deletes_nothing(tmp_path: Path) -
     assert "'--older-than': 0 is not in the range x>=1" in result.stderr
     assert "Traceback" not in result.stderr
     assert _run_ids(db) == set(ids.values())
+
+
+def _make_due(db: Path) -> None:
+    """sunny connected a day ago and due now (its URLs answer nothing: the sync fails)."""
+    day_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    with open_store(str(db)) as store:
+        store.update_service("sunny", set_up_at=day_ago)
+        assert store.due_services() == ["sunny"]
+
+
+def test_cron_sync_all_prunes_past_the_configured_age(tmp_path: Path) -> None:
+    db = tmp_path / "smtui.db"
+    ids = _journal(db)
+    _make_due(db)
+
+    result = run_cli("sync", "--all", db=db, env={"SMTUI_KEEP_RUNS_DAYS": "365"})
+    assert "sunny" in result.stdout
+    assert _run_ids(db) >= set(ids.values()), "200-day-old runs are kept at 365 days"
+
+    result = run_cli("sync", "--all", db=db)  # the default: 90 days
+    assert "Traceback" not in result.stderr
+    kept = _run_ids(db)
+    assert ids["old-ok"] not in kept and ids["old-failed"] not in kept
+    assert {ids["unfinished"], ids["setup"], ids["last-ok"]} <= kept
+    assert len(kept - set(ids.values())) == 2, "the two new runs (failed: no server) stay"
+
+
+def test_automatic_pruning_turned_off_or_misconfigured_deletes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "smtui.db"
+    ids = _journal(db)
+    _make_due(db)
+
+    off = run_cli("sync", "--all", db=db, env={"SMTUI_KEEP_RUNS_DAYS": "0"})
+    assert "sunny" in off.stdout
+    bad = run_cli("sync", "--all", db=db, env={"SMTUI_KEEP_RUNS_DAYS": "ninety"})
+    assert "warning: runs not pruned: SMTUI_KEEP_RUNS_DAYS must be a whole number" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert bad.returncode == off.returncode, "the warning leaves the syncs' exit code alone"
+    assert _run_ids(db) >= set(ids.values())

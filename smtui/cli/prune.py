@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 
 from smtui.cli.common import Ctx, echo, friendly, pass_ctx
-
-DEFAULT_DAYS = 90
+from smtui.engine.retention import KEEP_DAYS, prune_old
 
 
 @click.command()
@@ -16,7 +13,7 @@ DEFAULT_DAYS = 90
     "--older-than",
     "days",
     type=click.IntRange(1, None),
-    default=DEFAULT_DAYS,
+    default=KEEP_DAYS,
     show_default=True,
     help="Delete runs that finished more than this many days ago.",
 )
@@ -26,7 +23,6 @@ DEFAULT_DAYS = 90
 def prune(ctx: Ctx, days: int, dry_run: bool) -> None:
     """Delete finished runs older than DAYS and their journal ops, keeping each service's last
     successful run and anything an unfinished or held run, or a create's key, still needs."""
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    runs, ops = ctx.store.prune_runs(cutoff, dry_run=dry_run)
+    runs, ops = prune_old(ctx.store, days, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     echo(f"{verb} {runs} run(s) and {ops} journal op(s) finished more than {days} day(s) ago")

@@ -133,6 +133,8 @@ def sync(
     if not report and all_due:
         _nothing_to_claim(ctx, as_json)
         return
+    if all_due and not dry_run:
+        _prune_automatically(ctx)
     if as_json:
         emit_json(report)
     sys.exit(code)
@@ -155,6 +157,17 @@ def _sync_claimed(
             tried.add(name)
             outcome = _sync_one(ctx, name, False, as_of, approve, verbose)
         yield outcome
+
+
+def _prune_automatically(ctx: Ctx) -> None:
+    """Retention after cron's run (smtui.engine.retention): never on the nothing-due path,
+    and a bad SMTUI_KEEP_RUNS_DAYS is a warning that leaves the syncs' exit code alone."""
+    from smtui.engine.retention import prune_automatically
+
+    try:
+        prune_automatically(ctx.store)
+    except user_errors() as exc:
+        echo(f"warning: runs not pruned: {exc}", err=True)
 
 
 def _nothing_to_claim(ctx: Ctx, as_json: bool) -> None:

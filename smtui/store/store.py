@@ -656,15 +656,7 @@ class Store:
         """
         for _attempt in range(5):
             now = utcnow()
-            row = {
-                "token": token,
-                "user": user,
-                "host": host,
-                "pid": pid,
-                "run_id": None,
-                "since": now,
-                "expires_at": now + lease,
-            }
+            row = _lease_row(token, user, host, pid, now, lease)
             try:
                 with self._write() as conn:
                     sid = _service_id(conn, service)
@@ -716,15 +708,7 @@ class Store:
         skipped = list(skip)
         while True:
             now = utcnow()
-            row = {
-                "token": token,
-                "user": user,
-                "host": host,
-                "pid": pid,
-                "run_id": None,
-                "since": now,
-                "expires_at": now + lease,
-            }
+            row = _lease_row(token, user, host, pid, now, lease)
             held = select(LOCK.c.service_id).where(
                 LOCK.c.service_id == SERVICE.c.id, LOCK.c.expires_at >= now
             )
@@ -833,6 +817,21 @@ def _claim_lock(conn: Connection, sid: int, row: dict[str, Any], now: dt.datetim
         .returning(LOCK.c.service_id)
     )
     return conn.execute(upsert).first() is not None
+
+
+def _lease_row(
+    token: str, user: str, host: str, pid: int, now: dt.datetime, lease: dt.timedelta
+) -> dict[str, Any]:
+    """A new lease row for the run ``token`` (``acquire_lock`` and ``claim_due`` alike)."""
+    return {
+        "token": token,
+        "user": user,
+        "host": host,
+        "pid": pid,
+        "run_id": None,
+        "since": now,
+        "expires_at": now + lease,
+    }
 
 
 def _check(value: str, allowed: Iterable[str], what: str) -> None:
