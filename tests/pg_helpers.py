@@ -8,8 +8,8 @@ tests never see each other's rows and a migration test starts from nothing; it i
 afterwards.
 
 Also the marks that say what a test is about: ``sqlite_only`` for SQLite itself (file bytes,
-WAL, pragmas, a damaged file), ``xfail_on_postgres`` for a product bug PostgreSQL shows, and
-store-neutral reads of what a store holds (``rows``, ``stored_text``).
+WAL, pragmas, a damaged file), and store-neutral reads of what a store holds (``rows``,
+``stored_text``).
 """
 
 from __future__ import annotations
@@ -45,12 +45,6 @@ def skip_reason() -> str:
 def sqlite_only(reason: str) -> pytest.MarkDecorator:
     """A test of SQLite itself (its files, WAL, pragmas, locks): skipped on PostgreSQL."""
     return pytest.mark.skipif(on_postgres(), reason=f"about SQLite itself: {reason}")
-
-
-def xfail_on_postgres(reason: str) -> pytest.MarkDecorator:
-    """A product bug PostgreSQL shows: the test fails there until it is fixed (strict, so the
-    fix flips it to a failure that says to remove the mark); on SQLite it must pass."""
-    return pytest.mark.xfail(on_postgres(), reason=f"bug on PostgreSQL: {reason}", strict=True)
 
 
 def _admin_engine(base: sa.URL) -> sa.Engine:
